@@ -1,0 +1,30 @@
+"""One exception hierarchy, each message written for the engineer reading a CI log at 2 a.m.
+
+Every message says what was attempted, against what, what came back and what to change.
+"""
+
+from __future__ import annotations
+
+
+class AuroraGuardError(Exception):
+    """Base of every error this plugin raises on purpose."""
+
+
+class ConfigurationError(AuroraGuardError):
+    """An option, ini key or environment variable has a value we cannot use."""
+
+
+class ProbeError(AuroraGuardError):
+    """A network probe could not produce evidence either way (timeout, reset, foreign protocol)."""
+
+
+class WrongEngineError(ProbeError):
+    """The server speaks another database protocol than the one configured."""
+
+
+class AwsApiError(AuroraGuardError):
+    """The RDS API refused or failed a call, or no credentials were found."""
+
+
+class BaselineError(AuroraGuardError):
+    """A committed baseline file is missing, unreadable or not in the expected schema."""

@@ -1,0 +1,1 @@
+"""Real servers and throwaway PKI for the test suite and the README's demo command."""
