@@ -1,0 +1,78 @@
+"""Where a setting comes from: command line, then ``AURORA_GUARD_*`` environment, then ini.
+
+Kept apart from the hooks so both the endpoint checks and the drift gate resolve settings
+the same way, and so the precedence is documented and tested in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Protocol
+
+
+class _ConfigLike(Protocol):
+    """The slice of ``pytest.Config`` we read; a Protocol keeps this module free of pytest."""
+
+    def getoption(self, name: str, default: Any = ...) -> Any: ...
+
+    def getini(self, name: str) -> Any: ...
+
+    @property
+    def inipath(self) -> Optional[Path]: ...
+
+
+@dataclass(frozen=True)
+class RawSetting:
+    """A value as the user wrote it, and where it was written (for error messages)."""
+
+    value: Any
+    source: str  # e.g. "--aurora-min-tls", "AURORA_GUARD_MIN_TLS", "ini aurora_min_tls"
+
+
+def resolve(
+    config: _ConfigLike,
+    *,
+    dest: str,
+    flag: str,
+    env: str,
+    ini: str,
+    environ: Mapping[str, str] = os.environ,
+) -> Optional[RawSetting]:
+    """Return the highest-precedence value set for one setting, or ``None`` if none is set.
+
+    Precedence is command line > environment > ini file. Options must be registered with
+    ``default=None`` (or an empty list when repeatable) so "not given" is distinguishable.
+    """
+    cli = config.getoption(dest, None)
+    if cli not in (None, [], ""):
+        return RawSetting(cli, flag)
+    env_value = environ.get(env)
+    if env_value is not None and env_value.strip() != "":
+        return RawSetting(env_value, env)
+    ini_value = config.getini(ini)
+    if ini_value not in (None, [], ""):
+        return RawSetting(ini_value, f"ini key {ini}")
+    return None
+
+
+def split_list(value: Any) -> list[str]:
+    """Split a repeatable setting: a list (CLI, ini linelist) or a comma/space separated string."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out: list[str] = []
+    for item in items:
+        for part in str(item).replace("\n", ",").split(","):
+            part = part.strip()
+            if part:
+                out.append(part)
+    return out
+
+
+def ini_relative_path(config: _ConfigLike, raw: RawSetting) -> Path:
+    """Resolve a path from ini against the ini file's directory; others against the cwd."""
+    path = Path(str(raw.value)).expanduser()
+    if raw.source.startswith("ini") and not path.is_absolute() and config.inipath is not None:
+        return (config.inipath.parent / path).resolve()
+    return path.resolve()
