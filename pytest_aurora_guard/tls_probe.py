@@ -1,0 +1,183 @@
+"""TLS handshakes over a socket that a database protocol has brought to STARTTLS.
+
+Shared by both engines: PostgreSQL (after SSLRequest → 'S') and MySQL (after the SSLRequest
+packet). Each outcome is data carrying the evidence: which version and suite were
+negotiated, or which alert the server sent, or why there is no evidence either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+import ssl
+import warnings
+from dataclasses import dataclass
+from typing import Optional, Union
+
+from .net import Deadline, NetworkError
+from .tls_versions import TlsVersion
+
+# Alerts that are positive evidence the server will not speak the offered version/suites
+# (RFC 8446 §6.2; RFC 5246 §7.2.2): anything else is not a refusal we can vouch for.
+REFUSAL_ALERTS = frozenset({"protocol_version", "handshake_failure", "insufficient_security"})
+
+_ALERT_REASON = re.compile(r"^(?:SSLV3|TLSV1|TLSV13)_ALERT_(?P<name>[A-Z_]+)$")
+
+
+@dataclass(frozen=True)
+class HandshakeCompleted:
+    """The server completed a handshake: the strongest evidence that it accepts this."""
+
+    version: TlsVersion
+    cipher_name: str  # as OpenSSL names it (TLS 1.3 suites carry their IANA name)
+    peer_certificate_sha256: Optional[str]
+
+    def render(self) -> str:
+        return f"handshake completed: {self.version.label} with {self.cipher_name}"
+
+
+@dataclass(frozen=True)
+class HandshakeRefused:
+    """The server sent a TLS alert (or chose an older version than every one we offered)."""
+
+    alert: str  # e.g. "protocol_version", "handshake_failure", "older_version_chosen"
+    detail: str
+
+    def render(self) -> str:
+        return f"server refused: {self.detail}"
+
+
+@dataclass(frozen=True)
+class HandshakeNotOffered:
+    """The local TLS library cannot offer this version at all: no evidence, say so plainly."""
+
+    version: TlsVersion
+    detail: str
+
+    def render(self) -> str:
+        return f"the local TLS library cannot offer {self.version.label}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class HandshakeInconclusive:
+    """Timeout, reset, EOF without alert, garbage, STARTTLS refused: no evidence either way."""
+
+    kind: str
+    detail: str
+
+    def render(self) -> str:
+        return self.detail
+
+
+HandshakeOutcome = Union[HandshakeCompleted, HandshakeRefused, HandshakeNotOffered, HandshakeInconclusive]
+
+
+class TlsContexts:
+    """Client contexts built once per run.
+
+    Built up front, in the main thread, because lowering the version below TLS 1.2 emits a
+    DeprecationWarning that we silence with ``warnings.catch_warnings``, which is not thread-safe.
+    None of these contexts verify certificates: the probes send no credentials; the driver
+    checks that do send credentials verify (see ``postgres.py`` / ``mysql.py``).
+    """
+
+    def __init__(self) -> None:
+        self._capped: dict[TlsVersion, Union[ssl.SSLContext, HandshakeNotOffered]] = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for version in TlsVersion:
+                self._capped[version] = _capped_context(version)
+            self.modern = _unverified(ssl.create_default_context())
+
+    def capped(self, version: TlsVersion) -> Union[ssl.SSLContext, HandshakeNotOffered]:
+        """A context offering exactly ``version`` with every suite the local library has."""
+        return self._capped[version]
+
+
+def _unverified(context: ssl.SSLContext) -> ssl.SSLContext:
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _capped_context(version: TlsVersion) -> Union[ssl.SSLContext, HandshakeNotOffered]:
+    if version is TlsVersion.SSLv3:
+        return HandshakeNotOffered(version, "Python's ssl module and OpenSSL 3 have no SSLv3")
+    context = _unverified(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    try:
+        context.minimum_version = version.ssl_module_version
+        context.maximum_version = version.ssl_module_version
+        if version < TlsVersion.TLSv1_3:
+            # Offer everything the library has, including suites a modern client would not,
+            # so that "refused" means the server refuses the version, not our suite list.
+            context.set_ciphers("ALL:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError) as exc:
+        return HandshakeNotOffered(version, str(exc))
+    return context
+
+
+def handshake(
+    sock: socket.socket,
+    context: ssl.SSLContext,
+    *,
+    server_name: Optional[str],
+    deadline: Deadline,
+) -> tuple[HandshakeOutcome, Optional[ssl.SSLSocket]]:
+    """Run a TLS handshake on ``sock``; on success also return the TLS socket to keep talking.
+
+    The caller owns both sockets and must close them.
+    """
+    try:
+        sock.settimeout(deadline.remaining())
+        tls = context.wrap_socket(sock, server_hostname=server_name, do_handshake_on_connect=False)
+    except NetworkError as exc:
+        return HandshakeInconclusive("timeout", f"TLS handshake not started: {exc}"), None
+    try:
+        tls.do_handshake()
+    except ssl.SSLError as exc:
+        return classify_ssl_error(exc, context), None
+    except socket.timeout:
+        return (
+            HandshakeInconclusive("timeout", f"TLS handshake got no answer within {deadline.seconds:g} s"),
+            None,
+        )
+    except ConnectionResetError:
+        return HandshakeInconclusive("reset", "the server reset the connection during the TLS handshake"), None
+    except OSError as exc:
+        return HandshakeInconclusive("reset", f"TLS handshake failed at the socket level: {exc}"), None
+    negotiated = tls.version()
+    cipher = tls.cipher()
+    if negotiated is None or cipher is None:
+        return HandshakeInconclusive("garbage", "TLS handshake returned no version or cipher"), None
+    der = tls.getpeercert(binary_form=True)
+    outcome = HandshakeCompleted(
+        version=TlsVersion.from_ssl_module(negotiated),
+        cipher_name=cipher[0],
+        peer_certificate_sha256=hashlib.sha256(der).hexdigest() if der else None,
+    )
+    return outcome, tls
+
+
+def classify_ssl_error(exc: ssl.SSLError, context: ssl.SSLContext) -> HandshakeOutcome:
+    reason = getattr(exc, "reason", None) or ""
+    text = str(exc)
+    match = _ALERT_REASON.match(reason)
+    if match:
+        alert = match.group("name").lower()
+        if alert in REFUSAL_ALERTS:
+            return HandshakeRefused(alert, f"TLS alert {alert} ({text})")
+        return HandshakeInconclusive("alert", f"TLS alert {alert}, which does not say the offer was refused ({text})")
+    if reason in ("UNSUPPORTED_PROTOCOL", "WRONG_SSL_VERSION", "TLSV1_ALERT_PROTOCOL_VERSION"):
+        # The server answered with a version outside what we offered: it did not accept ours.
+        return HandshakeRefused("older_version_chosen", f"the server chose a version we did not offer ({text})")
+    if reason in ("NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM"):
+        version = context.maximum_version
+        return HandshakeNotOffered(TlsVersion(int(version)), text)
+    if isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
+        return HandshakeInconclusive(
+            "eof", "the server closed the connection during the TLS handshake without a TLS alert"
+        )
+    if reason in ("WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"):
+        return HandshakeInconclusive("garbage", f"the server's answer is not TLS ({text})")
+    return HandshakeInconclusive("unclassified", f"TLS handshake failed in a way we cannot classify: {text}")
