@@ -28,3 +28,26 @@ class AwsApiError(AuroraGuardError):
 
 class BaselineError(AuroraGuardError):
     """A committed baseline file is missing, unreadable or not in the expected schema."""
+
+
+# Drift gate (issue 4): finer kinds so the gate can say which of its inputs let it down.
+
+
+class AwsCredentialsError(AwsApiError):
+    """No usable AWS credentials were found in the standard credential chain."""
+
+
+class AwsAccessDeniedError(AwsApiError):
+    """The credentials were found but are not allowed to make the call."""
+
+
+class AwsThrottledError(AwsApiError):
+    """The API kept throttling after botocore's retries were spent."""
+
+
+class UnknownEngineFamilyError(AwsApiError):
+    """RDS does not know the requested DB parameter group family in that region."""
+
+
+class MissingBaselineError(BaselineError):
+    """A family is checked but no baseline file has been committed for it."""
