@@ -51,3 +51,7 @@ class UnknownEngineFamilyError(AwsApiError):
 
 class MissingBaselineError(BaselineError):
     """A family is checked but no baseline file has been committed for it."""
+
+
+class TlsNotOffered(ProbeError):
+    """The server does not offer TLS at all: positive evidence that every TLS check fails."""

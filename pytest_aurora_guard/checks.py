@@ -1,0 +1,361 @@
+"""The built-in checks: verdict rules over the evidence an :class:`EndpointProbe` gathered.
+
+A check passes only on positive evidence. Anything that is not evidence either way (timeout,
+reset, a foreign protocol, an answer we cannot classify) is INCONCLUSIVE, which the plugin
+reports as an error: never a pass, never a skip.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Hashable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
+
+from .ciphers import REGISTRY
+from .errors import ProbeError, TlsNotOffered
+from .findings import DriverKind, PlaintextKind
+from .probe import EndpointProbe
+from .settings import GuardSettings
+from .tls_probe import (
+    HandshakeCompleted,
+    HandshakeInconclusive,
+    HandshakeNotOffered,
+    HandshakeRefused,
+)
+from .tls_versions import TlsVersion
+
+TRANSMISSION_SECURITY = ("HIPAA 45 CFR 164.312(e)(1) transmission security",
+                         "HIPAA 45 CFR 164.312(e)(2)(ii) encryption")
+INTEGRITY = ("HIPAA 45 CFR 164.312(e)(2)(i) integrity controls",)
+
+
+class Outcome(enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    check: str
+    endpoint: str
+    outcome: Outcome
+    summary: str
+    attempted: tuple[str, ...] = ()
+    answered: tuple[str, ...] = ()
+    remedy: Optional[str] = None
+    controls: tuple[str, ...] = field(default=TRANSMISSION_SECURITY)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcome"] = self.outcome.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        return cls(
+            check=data["check"], endpoint=data["endpoint"], outcome=Outcome(data["outcome"]),
+            summary=data["summary"], attempted=tuple(data["attempted"]), answered=tuple(data["answered"]),
+            remedy=data["remedy"], controls=tuple(data["controls"]),
+        )
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    description: str
+    needs_credentials: bool
+    per_version: bool
+    judge: Callable[[EndpointProbe, Optional[TlsVersion]], Verdict]
+    observations: Callable[[GuardSettings, Optional[TlsVersion]], list[Hashable]]
+
+    @property
+    def marker(self) -> str:
+        return f"aurora_{self.name}"
+
+    def item_name(self, version: Optional[TlsVersion]) -> str:
+        return f"{self.name}[{version.label}]" if version is not None else self.name
+
+
+class _Verdicts:
+    """Builds verdicts for one check on one endpoint, so judges read as rules."""
+
+    def __init__(self, probe: EndpointProbe, check: str) -> None:
+        self.check, self.endpoint = check, probe.configured.label
+
+    def passed(self, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...]) -> Verdict:
+        return Verdict(self.check, self.endpoint, Outcome.PASSED, summary, attempted, answered)
+
+    def failed(self, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...], remedy: str) -> Verdict:
+        return Verdict(self.check, self.endpoint, Outcome.FAILED, summary, attempted, answered, remedy)
+
+    def inconclusive(self, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...],
+                     remedy: str) -> Verdict:
+        return Verdict(self.check, self.endpoint, Outcome.INCONCLUSIVE, summary, attempted, answered, remedy)
+
+
+_NETWORK_REMEDY = ("check that the endpoint, port and engine are right and that this runner can reach it "
+                   "(security group, VPC route, DNS); raise --aurora-timeout if the network is slow")
+
+
+def _guarded(check: str, judge: Callable[[EndpointProbe, Optional[TlsVersion]], Verdict]
+             ) -> Callable[[EndpointProbe, Optional[TlsVersion]], Verdict]:
+    """Turn 'no evidence' exceptions into INCONCLUSIVE (or FAILED when TLS is simply absent)."""
+
+    def run(probe: EndpointProbe, version: Optional[TlsVersion]) -> Verdict:
+        name = check if version is None else f"{check}[{version.label}]"
+        make = _Verdicts(probe, name)
+        try:
+            return judge(probe, version)
+        except TlsNotOffered as exc:
+            return make.failed("the server does not offer TLS", ("STARTTLS",), (str(exc),),
+                               _remedies(probe).plaintext)
+        except ProbeError as exc:
+            return make.inconclusive("no evidence either way: the probe could not complete",
+                                     ("connect and probe",), (str(exc),), _NETWORK_REMEDY)
+
+    return run
+
+
+def _remedies(probe: EndpointProbe) -> Any:
+    return probe.adapter().remedies
+
+
+def _floor_remedy(probe: EndpointProbe) -> str:
+    return str(_remedies(probe).floor).format(floor=probe.settings.min_tls.server_setting)
+
+
+# -- plaintext_refused ------------------------------------------------------------------------
+
+def judge_plaintext_refused(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+    make = _Verdicts(probe, "plaintext_refused")
+    finding = probe.plaintext()
+    remedy = _remedies(probe).plaintext
+    if finding.kind in (PlaintextKind.REACHED_AUTHENTICATION, PlaintextKind.SESSION_ESTABLISHED):
+        return make.failed(f"plaintext accepted: {finding.kind.value}", (finding.attempted,),
+                           (finding.answered,), remedy)
+    if finding.kind is PlaintextKind.NOT_CONCLUSIVE:
+        return make.inconclusive(
+            "the server's answer to an unencrypted connection does not say it refuses plaintext",
+            (finding.attempted,), (finding.answered,),
+            "look at the server's answer above; if it is an authentication error, give a probe "
+            "account with --aurora-user (and AURORA_GUARD_PASSWORD) so the refusal can be proven",
+        )
+    # Refused with an "unencrypted" reason: confirm over TLS that the identity itself may connect,
+    # so that the refusal is about the transport and not about the user or database.
+    try:
+        modern = probe.modern()
+    except ProbeError as exc:
+        return make.inconclusive(
+            "plaintext was refused, but the same identity could not be tried over TLS to confirm why",
+            (finding.attempted, "the same identity over TLS"), (finding.answered, str(exc)), _NETWORK_REMEDY)
+    identity = modern.identity
+    if identity is not None and identity.reached_authentication:
+        return make.passed("plaintext refused for being unencrypted; the same identity reaches "
+                           "authentication over TLS", (finding.attempted, identity.attempted),
+                           (finding.answered, identity.answered))
+    contrast = identity.answered if identity is not None else modern.outcome.render()
+    return make.inconclusive(
+        "plaintext was refused, but the same identity is refused over TLS as well, so the refusal "
+        "may be about the user or database rather than the transport",
+        (finding.attempted, identity.attempted if identity else modern.attempted),
+        (finding.answered, contrast),
+        "pass --aurora-user/--aurora-dbname naming a role and database that may connect over TLS",
+    )
+
+
+# -- tls_version_refused[v] ---------------------------------------------------------------------
+
+def judge_version_refused(probe: EndpointProbe, version: Optional[TlsVersion]) -> Verdict:
+    assert version is not None
+    make = _Verdicts(probe, f"tls_version_refused[{version.label}]")
+    seen = probe.at_version(version)
+    outcome = seen.outcome
+    attempted, answered = (seen.attempted,), (outcome.render(),)
+    if isinstance(outcome, HandshakeRefused):
+        return make.passed(f"{version.label} refused ({outcome.alert})", attempted, answered)
+    if isinstance(outcome, HandshakeCompleted):
+        suite = _suite_text(outcome.cipher_name)
+        return make.failed(f"{version.label} accepted: negotiated {outcome.version.label} with {suite}",
+                           attempted, (f"handshake completed: {outcome.version.label} with {suite}",),
+                           _floor_remedy(probe))
+    if isinstance(outcome, HandshakeNotOffered):
+        return make.inconclusive(
+            f"{version.label} cannot be offered by this machine's TLS library, so its refusal is unproven",
+            attempted, answered,
+            "run the guard where the TLS library can offer this version, or rely on the crafted-hello "
+            "surface check once available",
+        )
+    return make.inconclusive(f"no evidence whether {version.label} is refused", attempted, answered,
+                             _NETWORK_REMEDY)
+
+
+# -- tls_floor_accepted ------------------------------------------------------------------------
+
+def judge_floor_accepted(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+    floor = probe.settings.min_tls
+    make = _Verdicts(probe, "tls_floor_accepted")
+    seen = probe.at_floor()
+    outcome = seen.outcome
+    attempted = (seen.attempted,)
+    if isinstance(outcome, HandshakeCompleted) and outcome.version >= floor:
+        return make.passed(f"{floor.label} accepted ({_suite_text(outcome.cipher_name)})", attempted,
+                           (outcome.render(),))
+    if isinstance(outcome, (HandshakeRefused, HandshakeCompleted)):
+        return make.failed(f"a handshake at the floor {floor.label} did not succeed", attempted,
+                           (outcome.render(),),
+                           f"enable {floor.label} on the server (Aurora: engine version with {floor.label} "
+                           "support, and the TLS version parameters allowing it)")
+    return make.inconclusive(f"no evidence whether {floor.label} is accepted", attempted,
+                             (outcome.render(),), _NETWORK_REMEDY)
+
+
+# -- negotiated_cipher_allowed -------------------------------------------------------------------
+
+def judge_negotiated_cipher(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+    make = _Verdicts(probe, "negotiated_cipher_allowed")
+    modern = probe.modern()
+    outcome = modern.outcome
+    attempted = (modern.attempted,)
+    if not isinstance(outcome, HandshakeCompleted):
+        if isinstance(outcome, HandshakeRefused):
+            return make.failed("a modern default client cannot connect over TLS", attempted,
+                               (outcome.render(),), _floor_remedy(probe))
+        return make.inconclusive("no TLS session to read a cipher suite from", attempted,
+                                 (outcome.render(),), _NETWORK_REMEDY)
+    suite = _lookup(outcome.cipher_name)
+    answered = (outcome.render(),)
+    if suite is not None and suite.code in probe.settings.allowlist:
+        return make.passed(f"negotiated {suite.iana_name}, which is allowlisted", attempted, answered)
+    shown = suite.describe() if suite is not None else f"{outcome.cipher_name} (unknown to the registry)"
+    return make.failed(f"negotiated {shown}, which is not in the allowlist "
+                       f"({probe.settings.allowlist.source})", attempted, answered,
+                       f"{_remedies(probe).ciphers}, or add the suite to --aurora-cipher-allowlist "
+                       "after review")
+
+
+# -- driver-level checks (psycopg / PyMySQL), with --aurora-user -----------------------------------
+
+def judge_driver_plaintext(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+    make = _Verdicts(probe, "driver_plaintext_refused")
+    attempt = probe.driver_plaintext()
+    attempted, answered = (attempt.attempted,), (attempt.answered,)
+    if attempt.kind is DriverKind.REFUSED_FOR_TRANSPORT:
+        return make.passed("the driver's unencrypted connection was refused for being unencrypted",
+                           attempted, answered)
+    if attempt.kind in (DriverKind.REACHED_AUTHENTICATION, DriverKind.CONNECTED):
+        return make.failed(f"unencrypted driver connection: {attempt.kind.value}", attempted, answered,
+                           _remedies(probe).plaintext)
+    return make.inconclusive(f"the driver's unencrypted attempt ended unclassified: {attempt.kind.value}",
+                             attempted, answered, _NETWORK_REMEDY)
+
+
+def judge_driver_below_floor(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+    make = _Verdicts(probe, "driver_below_floor_refused")
+    below = probe.settings.below_floor()
+    if not below:
+        return make.inconclusive("there is no TLS version below the floor to try", (), (),
+                                 "raise --aurora-min-tls")
+    capped = below[-1]
+    attempt = probe.driver_capped(capped)
+    attempted, answered = (attempt.attempted,), (attempt.answered,)
+    if attempt.kind is DriverKind.REFUSED_TLS:
+        return make.passed(f"a driver connection capped at {capped.label} was refused", attempted, answered)
+    if attempt.kind in (DriverKind.REACHED_AUTHENTICATION, DriverKind.CONNECTED):
+        return make.failed(f"a driver connection capped at {capped.label} got a TLS session", attempted,
+                           answered, _floor_remedy(probe))
+    return make.inconclusive(f"the capped driver attempt ended unclassified: {attempt.kind.value}",
+                             attempted, answered, _NETWORK_REMEDY)
+
+
+def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+    make = _Verdicts(probe, "driver_verified_session")
+    attempt = probe.driver_verified()
+    attempted, answered = (attempt.attempted,), (attempt.answered,)
+    floor, allowlist = probe.settings.min_tls, probe.settings.allowlist
+    if attempt.kind is DriverKind.CERTIFICATE_REJECTED:
+        return make.failed("the server certificate did not verify", attempted, answered,
+                           "give the CA bundle that signs the endpoint's certificate with --aurora-ca-bundle "
+                           "(for RDS: global-bundle.pem) and connect by the name on the certificate")
+    if attempt.kind is DriverKind.REFUSED_TLS:
+        return make.failed("a verified TLS connection was refused", attempted, answered, _floor_remedy(probe))
+    if attempt.kind is not DriverKind.CONNECTED or attempt.session is None:
+        hint = ("check --aurora-user and AURORA_GUARD_PASSWORD"
+                if attempt.kind is DriverKind.CREDENTIALS_REJECTED else _NETWORK_REMEDY)
+        return make.inconclusive(f"no verified session: {attempt.kind.value}", attempted, answered, hint)
+    session = attempt.session
+    if not session.encrypted or session.version is None:
+        return make.failed("the server reports this session as unencrypted", attempted, answered,
+                           _remedies(probe).plaintext)
+    if session.version < floor:
+        return make.failed(f"the server reports {session.version.label}, below the floor {floor.label}",
+                           attempted, answered, _floor_remedy(probe))
+    suite = _lookup(session.cipher_name or "")
+    if suite is None or suite.code not in allowlist:
+        return make.failed(f"the server reports cipher {session.cipher_name}, not in the allowlist",
+                           attempted, answered, _remedies(probe).ciphers)
+    return make.passed(f"verified session at {session.version.label} with {suite.iana_name}",
+                       attempted, answered)
+
+
+def _lookup(name: str) -> Any:
+    try:
+        return REGISTRY.lookup(name)
+    except Exception:  # an unknown name is reported as such by the caller
+        return None
+
+
+def _suite_text(openssl_name: str) -> str:
+    suite = _lookup(openssl_name)
+    return suite.describe() if suite is not None else openssl_name
+
+
+def _needs_modern(_: GuardSettings, __: Optional[TlsVersion]) -> list[Hashable]:
+    return ["modern"]
+
+
+def _floor_needs(settings: GuardSettings, _: Optional[TlsVersion]) -> list[Hashable]:
+    # A modern client lands on TLS 1.3 where it can; a lower floor needs its own handshake.
+    return ["modern"] if settings.min_tls is TlsVersion.TLSv1_3 else ["modern", ("version", settings.min_tls)]
+
+
+def _below_floor_driver_needs(settings: GuardSettings, _: Optional[TlsVersion]) -> list[Hashable]:
+    below = settings.below_floor()
+    return [("driver_capped", below[-1])] if below else []
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("plaintext_refused", "an unencrypted connection is refused because it is unencrypted",
+              False, False, _guarded("plaintext_refused", judge_plaintext_refused),
+              lambda s, v: ["plaintext", "modern"]),
+    CheckSpec("tls_version_refused", "each TLS version below the floor is refused with a TLS alert",
+              False, True, _guarded("tls_version_refused", judge_version_refused),
+              lambda s, v: [("version", v)]),
+    CheckSpec("tls_floor_accepted", "a handshake at the floor version succeeds",
+              False, False, _guarded("tls_floor_accepted", judge_floor_accepted), _floor_needs),
+    CheckSpec("negotiated_cipher_allowed", "the suite a modern default client negotiates is allowlisted",
+              False, False, _guarded("negotiated_cipher_allowed", judge_negotiated_cipher), _needs_modern),
+    CheckSpec("driver_plaintext_refused", "the driver's unencrypted connection is refused for transport reasons",
+              True, False, _guarded("driver_plaintext_refused", judge_driver_plaintext),
+              lambda s, v: ["driver_plaintext"]),
+    CheckSpec("driver_below_floor_refused", "a driver connection capped below the floor is refused",
+              True, False, _guarded("driver_below_floor_refused", judge_driver_below_floor),
+              _below_floor_driver_needs),
+    CheckSpec("driver_verified_session", "a verified driver session runs at or above the floor with an "
+              "allowlisted suite, in the server's own view", True, False,
+              _guarded("driver_verified_session", judge_driver_verified), lambda s, v: ["driver_verified"]),
+)
+
+
+def planned_checks(settings: GuardSettings) -> list[tuple[CheckSpec, Optional[TlsVersion]]]:
+    """The checks to run for each endpoint, in the order they are reported."""
+    plan: list[tuple[CheckSpec, Optional[TlsVersion]]] = []
+    for spec in CHECKS:
+        if spec.needs_credentials and not settings.has_credentials:
+            continue
+        if spec.per_version:
+            plan.extend((spec, version) for version in settings.below_floor())
+        else:
+            plan.append((spec, None))
+    return plan

@@ -1,0 +1,80 @@
+"""What a probe saw, as data: one type per kind of observation, each carrying the raw answer.
+
+Findings are engine-neutral; the engine adapters produce them and ``checks.py`` judges them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Optional
+
+from .tls_probe import HandshakeOutcome
+from .tls_versions import TlsVersion
+
+
+class PlaintextKind(enum.Enum):
+    REFUSED_FOR_TRANSPORT = "the server refused the unencrypted connection because it is unencrypted"
+    REACHED_AUTHENTICATION = "the unencrypted connection reached authentication"
+    SESSION_ESTABLISHED = "the unencrypted connection was accepted"
+    NOT_CONCLUSIVE = "the answer does not say whether unencrypted connections are refused"
+
+
+@dataclass(frozen=True)
+class PlaintextFinding:
+    attempted: str
+    answered: str
+    kind: PlaintextKind
+
+
+@dataclass(frozen=True)
+class IdentityOverTls:
+    """The same identity over TLS, to tell a transport refusal from a user/database refusal."""
+
+    attempted: str
+    answered: str
+    reached_authentication: Optional[bool]  # None: the answer says neither
+
+
+@dataclass(frozen=True)
+class ModernHandshake:
+    """One connection as a modern default client makes it, plus the identity contrast on it."""
+
+    attempted: str
+    outcome: HandshakeOutcome
+    identity: Optional[IdentityOverTls]
+
+
+@dataclass(frozen=True)
+class VersionHandshake:
+    attempted: str
+    version: TlsVersion
+    outcome: HandshakeOutcome
+
+
+class DriverKind(enum.Enum):
+    REFUSED_FOR_TRANSPORT = "refused because the connection is unencrypted"
+    REFUSED_TLS = "the TLS handshake was refused"
+    REACHED_AUTHENTICATION = "the connection reached authentication"
+    CONNECTED = "a session was established"
+    CERTIFICATE_REJECTED = "the server certificate did not verify"
+    CREDENTIALS_REJECTED = "the credentials were rejected"
+    LOCAL_LIMIT = "the local client library cannot make this attempt"
+    NOT_CONCLUSIVE = "the answer cannot be classified"
+
+
+@dataclass(frozen=True)
+class SessionTls:
+    """The server's own view of a session's encryption (pg_stat_ssl / SHOW SESSION STATUS)."""
+
+    encrypted: bool
+    version: Optional[TlsVersion]
+    cipher_name: Optional[str]
+
+
+@dataclass(frozen=True)
+class DriverAttempt:
+    attempted: str
+    answered: str
+    kind: DriverKind
+    session: Optional[SessionTls] = None

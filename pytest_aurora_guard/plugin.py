@@ -1,0 +1,252 @@
+"""pytest glue: options, markers, check items, fixtures and the summary. Logic lives elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Hashable, Iterator
+from typing import Any, Callable, Optional
+
+import pytest
+
+from . import settings as opts
+from .allowlist import CipherAllowlist
+from .checks import CHECKS, CheckSpec, Outcome, Verdict, planned_checks
+from .credentials import Secret
+from .endpoints import Endpoint, parse_endpoint
+from .errors import ConfigurationError
+from .probe import EndpointProbe, ProbeRun
+from .report import header_lines, render_verdict, summary_table
+from .settings import GuardSettings, build_settings, parse_min_tls, parse_timeout
+from .tls_versions import TlsVersion
+
+SETTINGS_KEY = pytest.StashKey[GuardSettings]()
+VERDICT_PROPERTY = "aurora_guard_verdict"
+COLLECTOR_PREFIX = "aurora-guard"
+
+
+def _cli(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Wrap a parser so a bad value is an argparse usage error that says what is wrong."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ConfigurationError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _endpoint_text(text: str) -> str:
+    parse_endpoint(text)  # validate now; combine with --aurora-engine later
+    return text
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aurora-guard", "pytest-aurora-guard: transport security gate for Aurora")
+    env_help = " [env {env}, ini {ini}]"
+
+    def add(spec: opts.OptionSpec, **kwargs: Any) -> None:
+        suffix = f" [env {spec.env}]" if not spec.ini else env_help.format(env=spec.env, ini=spec.ini)
+        group.addoption(spec.flag, dest=spec.dest, help=spec.help + suffix, **kwargs)
+
+    add(opts.ENDPOINT, action="append", default=[], type=_cli(_endpoint_text), metavar="ENDPOINT")
+    add(opts.ENGINE, default=None, choices=["postgresql", "mysql"])
+    add(opts.MIN_TLS, default=None, type=_cli(lambda t: parse_min_tls(t).label), metavar="VERSION")
+    add(opts.ALLOWLIST, default=None, metavar="SUITES|FILE")
+    add(opts.TIMEOUT, default=None, type=_cli(parse_timeout), metavar="SECONDS")
+    add(opts.USER, default=None)
+    add(opts.DBNAME, default=None)
+    add(opts.PASSWORD, default=None, type=Secret, metavar="PASSWORD")
+    add(opts.CA_BUNDLE, default=None, metavar="PEM")
+    for spec in opts.ALL_OPTIONS:
+        if spec.ini:
+            kind = "linelist" if spec is opts.ENDPOINT else "string"
+            parser.addini(spec.ini, help=spec.help, type=kind, default=[] if kind == "linelist" else "")
+    _drift_add_options(parser)
+
+
+def _drift_add_options(parser: pytest.Parser) -> None:
+    try:
+        from . import drift_plugin
+    except ImportError:  # the drift gate is an optional module during development
+        return
+    drift_plugin.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "aurora_guard: a transport-security check of pytest-aurora-guard")
+    for spec in CHECKS:
+        config.addinivalue_line("markers", f"{spec.marker}: aurora-guard check: {spec.description}")
+    try:
+        settings = build_settings(config)
+    except ConfigurationError as exc:
+        raise pytest.UsageError(f"aurora-guard: {exc}") from None
+    config.stash[SETTINGS_KEY] = settings
+    if settings.active:
+        config.pluginmanager.register(GuardSession(config, settings), "aurora-guard-session")
+    _drift_register(config, settings.active, settings.allowlist)
+
+
+def _drift_register(config: pytest.Config, endpoints_configured: bool, allowlist: CipherAllowlist) -> None:
+    try:
+        from . import drift_plugin
+    except ImportError:
+        return
+    drift_plugin.register(config, endpoints_configured=endpoints_configured, allowlist=allowlist)
+
+
+class AuroraEndpointCollector(pytest.Collector):
+    """Groups one endpoint's checks; its name is the endpoint as the user wrote it, minus secrets."""
+
+    def collect(self) -> list[pytest.Item]:
+        return []
+
+
+class AuroraCheckItem(pytest.Item):
+    def __init__(self, *, spec: CheckSpec, version: Optional[TlsVersion], endpoint: Endpoint,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec, self.version, self.endpoint = spec, version, endpoint
+        self.verdict: Optional[Verdict] = None
+
+    def setup(self) -> None:
+        guard: GuardSession = self.config.pluginmanager.getplugin("aurora-guard-session")
+        self.verdict = guard.verdict_for(self)
+        self.user_properties.append((VERDICT_PROPERTY, json.dumps(self.verdict.to_dict())))
+        if self.verdict.outcome is Outcome.INCONCLUSIVE:
+            pytest.fail(render_verdict(self.verdict), pytrace=False)
+
+    def runtest(self) -> None:
+        assert self.verdict is not None
+        if self.verdict.outcome is not Outcome.PASSED:
+            pytest.fail(render_verdict(self.verdict), pytrace=False)
+
+    def reportinfo(self) -> tuple[Any, Optional[int], str]:
+        return self.path, None, f"{self.endpoint.label} {self.name}"
+
+
+class GuardSession:
+    """Per-run state while endpoints are configured: one probe per endpoint, verdicts seen."""
+
+    def __init__(self, config: pytest.Config, settings: GuardSettings) -> None:
+        self.config, self.settings = config, settings
+        self._run: Optional[ProbeRun] = None
+        self._prefetched = False
+        self.verdicts: dict[str, Verdict] = {}
+
+    @property
+    def run(self) -> ProbeRun:
+        if self._run is None:
+            self._run = ProbeRun(self.settings)
+        return self._run
+
+    def pytest_report_header(self) -> list[str]:
+        return header_lines(self.settings)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        xdist = self.config.pluginmanager.hasplugin("xdist")
+        for endpoint in self.settings.endpoints:
+            collector = AuroraEndpointCollector.from_parent(session, name=f"{COLLECTOR_PREFIX}[{endpoint.label}]")
+            for spec, version in planned_checks(self.settings):
+                item = AuroraCheckItem.from_parent(collector, name=spec.item_name(version), spec=spec,
+                                                   version=version, endpoint=endpoint)
+                item.add_marker("aurora_guard")
+                item.add_marker(spec.marker)
+                if xdist:  # keep one endpoint's checks on one worker: probe it once (--dist loadgroup)
+                    item.add_marker(pytest.mark.xdist_group(endpoint.label))
+                items.append(item)
+
+    def verdict_for(self, item: AuroraCheckItem) -> Verdict:
+        if not self._prefetched:
+            self._prefetched = True
+            self.run.prefetch(self._wanted(item.session.items))
+        probe = self.run.probe(item.endpoint)
+        return item.spec.judge(probe, item.version)
+
+    def _wanted(self, items: list[pytest.Item]) -> dict[Endpoint, list[Hashable]]:
+        wanted: dict[Endpoint, list[Hashable]] = {}
+        for item in items:
+            if isinstance(item, AuroraCheckItem):
+                keys = wanted.setdefault(item.endpoint, [])
+                keys.extend(k for k in item.spec.observations(self.settings, item.version) if k not in keys)
+        return wanted
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == VERDICT_PROPERTY:
+                verdict = Verdict.from_dict(json.loads(str(value)))
+                self.verdicts[report.nodeid] = verdict
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        lines = summary_table(self.verdicts.values())
+        if not lines:
+            return
+        terminalreporter.write_sep("=", "aurora-guard summary")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+    def pytest_unconfigure(self) -> None:
+        if self._run is not None:
+            self._run.close()
+
+
+# -- fixtures for users' own checks --------------------------------------------------------------
+
+def _settings(config: pytest.Config) -> GuardSettings:
+    return config.stash[SETTINGS_KEY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "aurora_endpoint" not in metafunc.fixturenames:
+        return
+    endpoints = _settings(metafunc.config).endpoints
+    if endpoints:
+        metafunc.parametrize("aurora_endpoint", list(endpoints), ids=[e.label for e in endpoints], scope="session")
+    else:
+        metafunc.parametrize("aurora_endpoint", [pytest.param(None, marks=pytest.mark.skip(
+            reason="aurora-guard is inert: no --aurora-endpoint configured"))], ids=["no-endpoint"])
+
+
+@pytest.fixture(scope="session")
+def aurora_settings(pytestconfig: pytest.Config) -> GuardSettings:
+    """The resolved guard settings (the password, if any, is a masked Secret)."""
+    return _settings(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def aurora_cipher_allowlist(aurora_settings: GuardSettings) -> CipherAllowlist:
+    """The cipher allowlist, normalised to IANA code points: ``suite.code in aurora_cipher_allowlist``."""
+    return aurora_settings.allowlist
+
+
+@pytest.fixture(scope="session")
+def aurora_probe(pytestconfig: pytest.Config, aurora_endpoint: Endpoint) -> EndpointProbe:
+    """The probe of this endpoint, shared with the built-in checks (each observation made once)."""
+    guard: Optional[GuardSession] = pytestconfig.pluginmanager.getplugin("aurora-guard-session")
+    if guard is None:
+        pytest.skip("aurora-guard is inert: no --aurora-endpoint configured")
+    return guard.run.probe(aurora_endpoint)
+
+
+@pytest.fixture
+def aurora_connect(aurora_probe: EndpointProbe) -> Iterator[Callable[..., Any]]:
+    """Open verified driver connections (psycopg or PyMySQL) honouring the guard's options.
+
+    Each connection verifies the server certificate against --aurora-ca-bundle; keyword
+    arguments override the driver parameters. Connections are closed after the test.
+    """
+    opened: list[Any] = []
+
+    def connect(**overrides: Any) -> Any:
+        connection = aurora_probe.adapter().connect(aurora_probe.endpoint(), aurora_probe.settings, **overrides)
+        opened.append(connection)
+        return connection
+
+    yield connect
+    for connection in opened:
+        try:
+            connection.close()
+        except Exception:  # noqa: S110 - closing is best effort after the test
+            pass

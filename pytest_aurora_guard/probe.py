@@ -1,0 +1,259 @@
+"""Probe each endpoint once per run: observations are memoised futures shared by every check.
+
+Network work is only ever submitted from the caller's thread (pytest's main thread), after the
+endpoint's engine is known, so no pool worker ever waits on another one: no deadlock however
+many endpoints share the pool.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Hashable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Optional, Protocol, TypeVar, cast
+
+from .endpoints import Endpoint, Engine
+from .errors import ProbeError, WrongEngineError
+from .findings import (
+    DriverAttempt,
+    IdentityOverTls,
+    ModernHandshake,
+    PlaintextFinding,
+    VersionHandshake,
+)
+from .net import Deadline, close_quietly, connect
+from .pg_wire import describe_foreign_bytes, request_tls
+from .remedies import Remedies
+from .settings import GuardSettings
+from .tls_probe import HandshakeCompleted, HandshakeNotOffered, TlsContexts, handshake
+from .tls_versions import TlsVersion
+
+T = TypeVar("T")
+
+# MySQL speaks first; PostgreSQL waits for the client. How long silence means "PostgreSQL".
+_GREETING_WAIT = 1.5
+
+
+class EngineAdapter(Protocol):
+    engine: Engine
+    remedies: Remedies
+
+    def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> socket.socket: ...
+
+    def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline) -> PlaintextFinding: ...
+
+    def identity_over_tls(self, tls: Any, endpoint: Endpoint, settings: GuardSettings,
+                          deadline: Deadline) -> Optional[IdentityOverTls]: ...
+
+    def driver_plaintext(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt: ...
+
+    def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion) -> DriverAttempt: ...
+
+    def driver_verified(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt: ...
+
+    def connect(self, endpoint: Endpoint, settings: GuardSettings, **overrides: Any) -> Any: ...
+
+
+def adapter_for(engine: Engine) -> EngineAdapter:
+    if engine is Engine.POSTGRESQL:
+        from .engine_postgresql import PostgresAdapter
+
+        return PostgresAdapter()
+    from .engine_mysql import MySqlAdapter
+
+    return MySqlAdapter()
+
+
+def detect_engine(endpoint: Endpoint, timeout: float) -> Engine:
+    """Tell MySQL from PostgreSQL on one connection: MySQL greets first, PostgreSQL answers SSLRequest."""
+    assert endpoint.port is not None
+    deadline = Deadline(timeout)
+    sock = connect(endpoint.host, endpoint.port, deadline.remaining())
+    try:
+        sock.settimeout(min(_GREETING_WAIT, deadline.remaining()))
+        try:
+            first: Optional[bytes] = sock.recv(256)
+        except socket.timeout:
+            first = None
+        if first == b"":
+            raise ProbeError("the server closed the connection before saying anything (not MySQL, "
+                             "and PostgreSQL would have waited for us)")
+        if first is not None:
+            if len(first) >= 5 and first[3] == 0 and first[4] in (0x0A, 0xFF):
+                return Engine.MYSQL
+            raise WrongEngineError(f"the server greeted with {describe_foreign_bytes(first)}; "
+                                   "it is neither PostgreSQL nor MySQL")
+        request_tls(sock, deadline)  # 'S' or 'N' means PostgreSQL; anything else raises
+        return Engine.POSTGRESQL
+    finally:
+        close_quietly(sock)
+
+
+class EndpointProbe:
+    """Everything the checks (and users' own tests) may ask of one endpoint, asked once."""
+
+    def __init__(self, endpoint: Endpoint, settings: GuardSettings, contexts: TlsContexts,
+                 pool: ThreadPoolExecutor) -> None:
+        self.configured = endpoint
+        self.settings = settings
+        self._contexts = contexts
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._futures: dict[Hashable, Future[Any]] = {}
+        self.connections = 0
+
+    # -- memoisation -----------------------------------------------------------------------
+
+    def _submit(self, key: Hashable, work: Callable[[], T]) -> Future[T]:
+        with self._lock:
+            future = self._futures.get(key)
+            if future is None:
+                future = self._pool.submit(self._counted, work)
+                self._futures[key] = future
+        return cast("Future[T]", future)
+
+    def _counted(self, work: Callable[[], T]) -> T:
+        with self._lock:
+            self.connections += 1
+        return work()
+
+    # -- what the endpoint is ----------------------------------------------------------------
+
+    def start_engine_detection(self) -> None:
+        if self.configured.engine is None:
+            self._submit("engine", lambda: detect_engine(self.configured, self.settings.timeout))
+
+    def engine(self) -> Engine:
+        if self.configured.engine is not None:
+            return self.configured.engine
+        self.start_engine_detection()
+        return cast(Engine, self._futures["engine"].result())
+
+    def endpoint(self) -> Endpoint:
+        return self.configured.with_engine(self.engine())
+
+    def adapter(self) -> EngineAdapter:
+        return adapter_for(self.engine())
+
+    # -- observations (each one connection) ----------------------------------------------
+
+    def start(self, key: Hashable) -> None:
+        """Begin an observation in the background; ``key`` as in :func:`observation_keys`."""
+        adapter, endpoint, settings = self.adapter(), self.endpoint(), self.settings
+        if key == "plaintext":
+            self._submit(key, lambda: adapter.plaintext_attempt(endpoint, settings, Deadline(settings.timeout)))
+        elif key == "modern":
+            self._submit(key, lambda: self._modern(adapter, endpoint))
+        elif isinstance(key, tuple) and key[0] == "version":
+            version = cast(TlsVersion, key[1])
+            self._submit(key, lambda: self._at_version(adapter, endpoint, version))
+        elif key == "driver_plaintext":
+            self._submit(key, lambda: adapter.driver_plaintext(endpoint, settings))
+        elif isinstance(key, tuple) and key[0] == "driver_capped":
+            capped = cast(TlsVersion, key[1])
+            self._submit(key, lambda: adapter.driver_capped(endpoint, settings, capped))
+        elif key == "driver_verified":
+            self._submit(key, lambda: adapter.driver_verified(endpoint, settings))
+        else:
+            raise ValueError(f"unknown observation {key!r}")
+
+    def _get(self, key: Hashable) -> Any:
+        self.start(key)
+        return self._futures[key].result()
+
+    def plaintext(self) -> PlaintextFinding:
+        return cast(PlaintextFinding, self._get("plaintext"))
+
+    def modern(self) -> ModernHandshake:
+        """A handshake as a modern default client makes it, then the identity contrast over it."""
+        return cast(ModernHandshake, self._get("modern"))
+
+    def at_version(self, version: TlsVersion) -> VersionHandshake:
+        """A handshake offering exactly ``version`` and every suite the local library has."""
+        return cast(VersionHandshake, self._get(("version", version)))
+
+    def at_floor(self) -> VersionHandshake:
+        """The floor version accepted? Reuse the modern handshake when it already landed there."""
+        floor = self.settings.min_tls
+        modern = self.modern()
+        if isinstance(modern.outcome, HandshakeCompleted) and modern.outcome.version is floor:
+            return VersionHandshake(modern.attempted, floor, modern.outcome)
+        return self.at_version(floor)
+
+    def driver_plaintext(self) -> DriverAttempt:
+        return cast(DriverAttempt, self._get("driver_plaintext"))
+
+    def driver_capped(self, version: TlsVersion) -> DriverAttempt:
+        return cast(DriverAttempt, self._get(("driver_capped", version)))
+
+    def driver_verified(self) -> DriverAttempt:
+        return cast(DriverAttempt, self._get("driver_verified"))
+
+    # -- the work itself ------------------------------------------------------------------
+
+    def _modern(self, adapter: EngineAdapter, endpoint: Endpoint) -> ModernHandshake:
+        attempted = (f"STARTTLS ({adapter.engine.display_name}) then a handshake as a modern default "
+                     "client offers it (TLS 1.2-1.3, default suites)")
+        deadline = Deadline(self.settings.timeout)
+        sock = adapter.open_tls_ready(endpoint, deadline)
+        try:
+            outcome, tls = handshake(sock, self._contexts.modern, server_name=endpoint.server_name,
+                                     deadline=deadline)
+            identity = None
+            if tls is not None:
+                try:
+                    identity = adapter.identity_over_tls(tls, endpoint, self.settings, deadline)
+                except ProbeError as exc:
+                    identity = IdentityOverTls("the same identity over TLS", f"no answer: {exc}", None)
+                finally:
+                    close_quietly(tls)
+            return ModernHandshake(attempted, outcome, identity)
+        finally:
+            close_quietly(sock)
+
+    def _at_version(self, adapter: EngineAdapter, endpoint: Endpoint, version: TlsVersion) -> VersionHandshake:
+        attempted = (f"STARTTLS ({adapter.engine.display_name}) then a TLS handshake offering only "
+                     f"{version.label} with every suite the local TLS library has")
+        context = self._contexts.capped(version)
+        if isinstance(context, HandshakeNotOffered):
+            return VersionHandshake(attempted, version, context)
+        deadline = Deadline(self.settings.timeout)
+        sock = adapter.open_tls_ready(endpoint, deadline)
+        try:
+            outcome, tls = handshake(sock, context, server_name=endpoint.server_name, deadline=deadline)
+            if tls is not None:
+                close_quietly(tls)
+            return VersionHandshake(attempted, version, outcome)
+        finally:
+            close_quietly(sock)
+
+
+class ProbeRun:
+    """All endpoints of one pytest run, probed concurrently on one pool."""
+
+    def __init__(self, settings: GuardSettings, max_workers: Optional[int] = None) -> None:
+        self.settings = settings
+        self.contexts = TlsContexts()
+        workers = max_workers or min(32, max(4, 8 * len(settings.endpoints)))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aurora-guard")
+        self.probes = {e: EndpointProbe(e, settings, self.contexts, self._pool) for e in settings.endpoints}
+
+    def probe(self, endpoint: Endpoint) -> EndpointProbe:
+        return self.probes[endpoint]
+
+    def prefetch(self, wanted: dict[Endpoint, Iterable[Hashable]]) -> None:
+        """Start every wanted observation at once: engines first (all in parallel), then the rest."""
+        for endpoint in wanted:
+            self.probes[endpoint].start_engine_detection()
+        for endpoint, keys in wanted.items():
+            probe = self.probes[endpoint]
+            try:
+                probe.engine()
+            except ProbeError:
+                continue  # each check will report the detection failure itself
+            for key in keys:
+                probe.start(key)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,70 @@
+"""Rendering verdicts for people: the failure text in a CI log and the per-endpoint summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .checks import Outcome, Verdict
+from .settings import GuardSettings
+
+
+def render_verdict(verdict: Verdict) -> str:
+    """Multi-line text: what was tried, what the server answered, what to change."""
+    head = {
+        Outcome.PASSED: "PASSED",
+        Outcome.FAILED: "FAILED",
+        Outcome.INCONCLUSIVE: "INCONCLUSIVE (no evidence either way: not a pass)",
+    }[verdict.outcome]
+    lines = [f"aurora-guard {verdict.check} {head} for {verdict.endpoint}", f"  verdict:  {verdict.summary}"]
+    lines += _labelled("tried", verdict.attempted)
+    lines += _labelled("answered", verdict.answered)
+    if verdict.remedy and verdict.outcome is not Outcome.PASSED:
+        lines.append(f"  change:   {verdict.remedy}")
+    if verdict.controls:
+        lines.append(f"  control:  {'; '.join(verdict.controls)}")
+    return "\n".join(lines)
+
+
+def _labelled(label: str, values: Sequence[str]) -> list[str]:
+    out = []
+    for index, value in enumerate(values):
+        prefix = f"  {label}:".ljust(12) if index == 0 else " " * 12
+        out.append(f"{prefix}{value}")
+    return out
+
+
+def header_lines(settings: GuardSettings) -> list[str]:
+    """For ``pytest_report_header``: targets and policy, never a secret."""
+    endpoints = ", ".join(e.label for e in settings.endpoints)
+    lines = [
+        f"aurora-guard: endpoints {endpoints}",
+        f"aurora-guard: TLS floor {settings.min_tls.label}; cipher allowlist {settings.allowlist.describe()}",
+    ]
+    credentials = (f"driver checks as {settings.user!r} (password {'set' if settings.password else 'not set'})"
+                   if settings.user else "no --aurora-user: credential-free checks only")
+    ca = f"CA bundle {settings.ca_bundle}" if settings.ca_bundle else "no CA bundle (system trust store)"
+    lines.append(f"aurora-guard: {credentials}; {ca}; timeout {settings.timeout:g} s")
+    return lines
+
+
+def summary_table(verdicts: Iterable[Verdict]) -> list[str]:
+    """One row per endpoint: counts per outcome and the first problem, for the terminal summary."""
+    rows: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        rows.setdefault(verdict.endpoint, []).append(verdict)
+    if not rows:
+        return []
+    table = [("endpoint", "passed", "failed", "inconclusive", "first problem")]
+    for endpoint, items in rows.items():
+        problems = [v for v in items if v.outcome is not Outcome.PASSED]
+        first = f"{problems[0].check}: {problems[0].summary}" if problems else "-"
+        table.append((
+            endpoint,
+            str(sum(v.outcome is Outcome.PASSED for v in items)),
+            str(sum(v.outcome is Outcome.FAILED for v in items)),
+            str(sum(v.outcome is Outcome.INCONCLUSIVE for v in items)),
+            first if len(first) <= 90 else first[:87] + "...",
+        ))
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    return ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
+            for row in table]

@@ -1,0 +1,187 @@
+"""One frozen settings object, built once from command line, environment and ini.
+
+Precedence: command line > ``AURORA_GUARD_*`` environment variable > ini key. Every value is
+validated here, so a typo is a usage error before any network traffic, naming where it was set.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+from .allowlist import CipherAllowlist, default_allowlist, parse_allowlist
+from .credentials import Secret
+from .endpoints import Endpoint, Engine, parse_endpoint
+from .errors import ConfigurationError
+from .options import RawSetting, _ConfigLike, ini_relative_path, resolve, split_list
+from .tls_versions import TlsVersion
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_PROBE_USER = "pytest_aurora_guard_probe"
+DEFAULT_DBNAME = "postgres"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """How one setting is spelled in each place it can be given."""
+
+    flag: str
+    env: str
+    ini: str
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+ENDPOINT = OptionSpec("--aurora-endpoint", "AURORA_GUARD_ENDPOINT", "aurora_endpoints",
+                      "Endpoint to gate: HOST[:PORT], [IPv6]:PORT, postgresql://HOST[:PORT] or "
+                      "mysql://HOST[:PORT]. Repeatable; the environment variable takes a comma list.")
+ENGINE = OptionSpec("--aurora-engine", "AURORA_GUARD_ENGINE", "aurora_engine",
+                    "Engine of endpoints given without a scheme: postgresql or mysql "
+                    "(default: detected on the wire).")
+MIN_TLS = OptionSpec("--aurora-min-tls", "AURORA_GUARD_MIN_TLS", "aurora_min_tls",
+                     "TLS floor: every older version must be refused (default TLSv1.3).")
+ALLOWLIST = OptionSpec("--aurora-cipher-allowlist", "AURORA_GUARD_CIPHER_ALLOWLIST", "aurora_cipher_allowlist",
+                       "Allowed cipher suites: a comma list of IANA or OpenSSL names, or a file with one "
+                       "per line (default: TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384).")
+TIMEOUT = OptionSpec("--aurora-timeout", "AURORA_GUARD_TIMEOUT", "aurora_timeout",
+                     "Seconds allowed for each network step (default 10).")
+USER = OptionSpec("--aurora-user", "AURORA_GUARD_USER", "aurora_user",
+                  "Database user for the driver-level checks (enables them).")
+DBNAME = OptionSpec("--aurora-dbname", "AURORA_GUARD_DBNAME", "aurora_dbname",
+                    "Database name to connect to (default: postgres for PostgreSQL, none for MySQL).")
+PASSWORD = OptionSpec("--aurora-password", "AURORA_GUARD_PASSWORD", "",
+                      "Password of --aurora-user; prefer the AURORA_GUARD_PASSWORD environment "
+                      "variable (never read from ini files, never printed).")
+CA_BUNDLE = OptionSpec("--aurora-ca-bundle", "AURORA_GUARD_CA_BUNDLE", "aurora_ca_bundle",
+                       "PEM bundle of CAs that sign the endpoint's certificate (e.g. the RDS "
+                       "global-bundle.pem), used by every check that sends credentials.")
+
+ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE)
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    endpoints: tuple[Endpoint, ...] = ()
+    min_tls: TlsVersion = TlsVersion.TLSv1_3
+    allowlist: CipherAllowlist = field(default_factory=default_allowlist)
+    timeout: float = DEFAULT_TIMEOUT
+    user: Optional[str] = None
+    dbname: Optional[str] = None
+    password: Optional[Secret] = None
+    ca_bundle: Optional[Path] = None
+
+    @property
+    def active(self) -> bool:
+        """Inert unless an endpoint is configured: no network, no items."""
+        return bool(self.endpoints)
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.user is not None
+
+    @property
+    def probe_user(self) -> str:
+        return self.user or DEFAULT_PROBE_USER
+
+    def below_floor(self) -> list[TlsVersion]:
+        return self.min_tls.below()
+
+
+T = TypeVar("T")
+
+
+def _validated(raw: Optional[RawSetting], parse: Callable[[Any], T], default: T) -> T:
+    if raw is None:
+        return default
+    try:
+        return parse(raw.value)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{raw.source}: {exc}") from None
+
+
+def parse_timeout(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{value!r} is not a number of seconds") from None
+    if not math.isfinite(seconds) or not 0 < seconds <= 600:
+        raise ConfigurationError(f"{value!r}: the timeout must be more than 0 and at most 600 seconds")
+    return seconds
+
+
+def parse_min_tls(value: Any) -> TlsVersion:
+    version = TlsVersion.parse(str(value))
+    if version is TlsVersion.SSLv3:
+        raise ConfigurationError("SSLv3 cannot be a floor; use TLSv1.2 or TLSv1.3")
+    return version
+
+
+def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ) -> GuardSettings:
+    """Resolve and validate every setting; raise ConfigurationError naming the offending source."""
+
+    def get(spec: OptionSpec) -> Optional[RawSetting]:
+        if not spec.ini:
+            value = config.getoption(spec.dest, None)
+            if value not in (None, ""):
+                return RawSetting(value, spec.flag)
+            env_value = environ.get(spec.env)
+            return RawSetting(env_value, spec.env) if env_value else None
+        return resolve(config, dest=spec.dest, flag=spec.flag, env=spec.env, ini=spec.ini, environ=environ)
+
+    engine = _validated(get(ENGINE), lambda v: Engine.parse(str(v)), None)
+    raw_endpoints = get(ENDPOINT)
+    endpoints: list[Endpoint] = []
+    if raw_endpoints is not None:
+        for text in split_list(raw_endpoints.value):
+            endpoint = _validated(RawSetting(text, raw_endpoints.source),
+                                  lambda v: parse_endpoint(str(v), engine), None)
+            assert endpoint is not None
+            if endpoint.port is None:
+                raise ConfigurationError(
+                    f"{raw_endpoints.source}: endpoint {text!r} has neither a port nor an engine; write "
+                    "postgresql://HOST or mysql://HOST, HOST:PORT, or set --aurora-engine"
+                )
+            if endpoint not in endpoints:
+                endpoints.append(endpoint)
+
+    allowlist_raw = get(ALLOWLIST)
+    allowlist = default_allowlist()
+    if allowlist_raw is not None:
+        base = config.inipath.parent if allowlist_raw.source.startswith("ini") and config.inipath else None
+        allowlist = parse_allowlist(str(allowlist_raw.value), allowlist_raw.source, base)
+
+    ca_raw = get(CA_BUNDLE)
+    ca_bundle = ini_relative_path(config, ca_raw) if ca_raw is not None else None
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise ConfigurationError(
+            f"{ca_raw.source if ca_raw else ''}: CA bundle {str(ca_bundle)!r} does not exist or is not a file"
+        )
+
+    user_raw = get(USER)
+    password_raw = get(PASSWORD)
+    password: Optional[Secret] = None
+    if password_raw is not None:
+        value = password_raw.value
+        password = value if isinstance(value, Secret) else Secret(str(value))
+        if user_raw is None:
+            raise ConfigurationError(
+                f"{password_raw.source} is set but --aurora-user is not; set both or neither"
+            )
+
+    return GuardSettings(
+        endpoints=tuple(endpoints),
+        min_tls=_validated(get(MIN_TLS), parse_min_tls, TlsVersion.TLSv1_3),
+        allowlist=allowlist,
+        timeout=_validated(get(TIMEOUT), parse_timeout, DEFAULT_TIMEOUT),
+        user=str(user_raw.value) if user_raw is not None else None,
+        dbname=str(get(DBNAME).value) if get(DBNAME) is not None else None,  # type: ignore[union-attr]
+        password=password,
+        ca_bundle=ca_bundle,
+    )
