@@ -64,6 +64,16 @@ class Endpoint:
         return f"{self.engine.value}://{where}" if self.engine else where
 
     @property
+    def node_label(self) -> str:
+        """The label for pytest node ids: no ``//`` (read as a path) and no ``::`` (the id separator),
+        so IPv6 addresses are written out in full."""
+        host = self.host
+        if ":" in host:
+            host = f"[{ipaddress.IPv6Address(host).exploded}]"
+        where = host if self.port is None else f"{host}:{self.port}"
+        return f"{self.engine.value}@{where}" if self.engine else where
+
+    @property
     def is_ip_literal(self) -> bool:
         try:
             ipaddress.ip_address(self.host)

@@ -97,10 +97,25 @@ def _drift_register(config: pytest.Config, endpoints_configured: bool, allowlist
 
 
 class AuroraEndpointCollector(pytest.Collector):
-    """Groups one endpoint's checks; its name is the endpoint as the user wrote it, minus secrets."""
+    """Groups one endpoint's checks; named after the endpoint (which never carries a secret)."""
+
+    def __init__(self, *, endpoint: Endpoint, settings: GuardSettings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint, self.settings = endpoint, settings
 
     def collect(self) -> list[pytest.Item]:
-        return []
+        items: list[pytest.Item] = []
+        xdist = self.config.pluginmanager.hasplugin("xdist")
+        for spec, version in planned_checks(self.settings):
+            name = spec.item_name(version)
+            item = AuroraCheckItem.from_parent(self, name=name, nodeid=f"{self.nodeid}::{name}", spec=spec,
+                                               version=version, endpoint=self.endpoint)
+            item.add_marker("aurora_guard")
+            item.add_marker(spec.marker)
+            if xdist:  # keep one endpoint's checks on one worker: probe it once (--dist loadgroup)
+                item.add_marker(pytest.mark.xdist_group(self.endpoint.label))
+            items.append(item)
+        return items
 
 
 class AuroraCheckItem(pytest.Item):
@@ -146,17 +161,14 @@ class GuardSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        xdist = self.config.pluginmanager.hasplugin("xdist")
+        """Add the checks before -k/-m deselection runs, reporting them as collected like any test."""
         for endpoint in self.settings.endpoints:
-            collector = AuroraEndpointCollector.from_parent(session, name=f"{COLLECTOR_PREFIX}[{endpoint.label}]")
-            for spec, version in planned_checks(self.settings):
-                item = AuroraCheckItem.from_parent(collector, name=spec.item_name(version), spec=spec,
-                                                   version=version, endpoint=endpoint)
-                item.add_marker("aurora_guard")
-                item.add_marker(spec.marker)
-                if xdist:  # keep one endpoint's checks on one worker: probe it once (--dist loadgroup)
-                    item.add_marker(pytest.mark.xdist_group(endpoint.label))
-                items.append(item)
+            name = f"{COLLECTOR_PREFIX}[{endpoint.node_label}]"
+            collector = AuroraEndpointCollector.from_parent(session, name=name, nodeid=name, endpoint=endpoint,
+                                                            settings=self.settings)
+            report = collector.ihook.pytest_make_collect_report(collector=collector)
+            collector.ihook.pytest_collectreport(report=report)
+            items.extend(node for node in report.result if isinstance(node, pytest.Item))
 
     def verdict_for(self, item: AuroraCheckItem) -> Verdict:
         if not self._prefetched:
