@@ -133,22 +133,25 @@ def handshake(
         tls = context.wrap_socket(sock, server_hostname=server_name, do_handshake_on_connect=False)
     except NetworkError as exc:
         return HandshakeInconclusive("timeout", f"TLS handshake not started: {exc}"), None
+    # wrap_socket took over the file descriptor: on every failure path the TLS socket is closed.
+    failure: Optional[HandshakeOutcome] = None
     try:
         tls.do_handshake()
     except ssl.SSLError as exc:
-        return classify_ssl_error(exc, context), None
+        failure = classify_ssl_error(exc, context)
     except socket.timeout:
-        return (
-            HandshakeInconclusive("timeout", f"TLS handshake got no answer within {deadline.seconds:g} s"),
-            None,
-        )
+        failure = HandshakeInconclusive("timeout", f"TLS handshake got no answer within {deadline.seconds:g} s")
     except ConnectionResetError:
-        return HandshakeInconclusive("reset", "the server reset the connection during the TLS handshake"), None
+        failure = HandshakeInconclusive("reset", "the server reset the connection during the TLS handshake")
     except OSError as exc:
-        return HandshakeInconclusive("reset", f"TLS handshake failed at the socket level: {exc}"), None
+        failure = HandshakeInconclusive("reset", f"TLS handshake failed at the socket level: {exc}")
+    if failure is not None:
+        tls.close()
+        return failure, None
     negotiated = tls.version()
     cipher = tls.cipher()
     if negotiated is None or cipher is None:
+        tls.close()
         return HandshakeInconclusive("garbage", "TLS handshake returned no version or cipher"), None
     der = tls.getpeercert(binary_form=True)
     outcome = HandshakeCompleted(

@@ -1,0 +1,57 @@
+"""Running the plugin as a user would, through pytester, and reading its verdicts back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+ISOLATED_ENV = (
+    "AURORA_GUARD_ENDPOINT", "AURORA_GUARD_ENGINE", "AURORA_GUARD_MIN_TLS", "AURORA_GUARD_CIPHER_ALLOWLIST",
+    "AURORA_GUARD_TIMEOUT", "AURORA_GUARD_USER", "AURORA_GUARD_DBNAME", "AURORA_GUARD_PASSWORD",
+    "AURORA_GUARD_CA_BUNDLE", "AURORA_GUARD_ENGINE_FAMILY", "AURORA_GUARD_AWS_REGION",
+    "AURORA_GUARD_BASELINE_DIR", "PGPASSWORD", "PGSSLMODE", "PGUSER", "PGDATABASE",
+)
+
+
+@dataclass
+class GuardRun:
+    result: pytest.RunResult
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout.str() + self.result.stderr.str()
+
+    def outcome_of(self, check: str) -> str:
+        """'passed', 'failed' or 'error' for the item whose node id ends with ``::check``."""
+        reports = self.result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+        outcome = None
+        for report in reports:
+            if report.nodeid.endswith(f"::{check}"):
+                if report.when == "setup" and report.failed:
+                    return "error"
+                if report.when == "call":
+                    outcome = report.outcome
+        if outcome is None:
+            raise AssertionError(f"no item {check!r} ran; output:\n{self.output}")
+        return outcome
+
+    def outcomes(self) -> dict[str, str]:
+        names = {
+            r.nodeid.split("::")[-1]
+            for r in self.result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+        }
+        return {name: self.outcome_of(name) for name in sorted(names)}
+
+
+@pytest.fixture
+def run_guard(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run pytest in an empty directory with the given arguments, isolated from the caller's env."""
+    for name in ISOLATED_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str) -> GuardRun:
+        return GuardRun(pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", *args))
+
+    return run

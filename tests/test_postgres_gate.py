@@ -1,0 +1,134 @@
+"""The PostgreSQL gate against real servers: hardened passes, every weakness is caught."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import RunningPostgres
+
+CREDENTIAL_FREE = {
+    "plaintext_refused",
+    "tls_version_refused[TLSv1.0]",
+    "tls_version_refused[TLSv1.1]",
+    "tls_version_refused[TLSv1.2]",
+    "tls_floor_accepted",
+    "negotiated_cipher_allowed",
+}
+DRIVER = {"driver_plaintext_refused", "driver_below_floor_refused", "driver_verified_session"}
+
+
+def with_credentials(monkeypatch: pytest.MonkeyPatch, server: RunningPostgres, ca: Path) -> list[str]:
+    monkeypatch.setenv("AURORA_GUARD_PASSWORD", server.password)
+    return [f"--aurora-endpoint={server.endpoint}", f"--aurora-user={server.user}",
+            f"--aurora-dbname={server.database}", f"--aurora-ca-bundle={ca}"]
+
+
+class TestHardenedServer:
+    def test_every_credential_free_check_passes(self, run_guard, pg_hardened, ca_bundle):
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-ca-bundle={ca_bundle}")
+        assert run.outcomes() == dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
+        assert run.result.ret == pytest.ExitCode.OK
+
+    def test_every_driver_check_passes_with_credentials(self, run_guard, pg_hardened, ca_bundle, monkeypatch):
+        run = run_guard(*with_credentials(monkeypatch, pg_hardened, ca_bundle))
+        assert run.outcomes() == dict.fromkeys(sorted(CREDENTIAL_FREE | DRIVER), "passed")
+
+    def test_plaintext_pass_cites_the_servers_transport_refusal(self, run_guard, pg_hardened):
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", "-rA", "-k", "plaintext_refused")
+        assert run.outcome_of("plaintext_refused") == "passed"
+
+    def test_a_floor_of_tls12_needs_tls12_accepted_which_hardened_refuses(self, run_guard, pg_hardened):
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", "--aurora-min-tls=TLSv1.2")
+        assert run.outcome_of("tls_floor_accepted") == "failed"
+        assert "a handshake at the floor TLSv1.2 did not succeed" in run.output
+
+
+class TestWeakServer:
+    @pytest.fixture
+    def run(self, run_guard, pg_weak):
+        return run_guard(f"--aurora-endpoint={pg_weak.endpoint}")
+
+    def test_plaintext_check_fails_because_authentication_was_offered(self, run):
+        assert run.outcome_of("plaintext_refused") == "failed"
+        assert "AuthenticationSASL (SCRAM-SHA-256)" in run.output
+        assert "set rds.force_ssl=1" in run.output
+
+    @pytest.mark.parametrize("version", ["TLSv1.0", "TLSv1.1", "TLSv1.2"])
+    def test_each_version_below_the_floor_fails_naming_what_was_negotiated(self, run, version):
+        assert run.outcome_of(f"tls_version_refused[{version}]") == "failed"
+        assert f"{version} accepted: negotiated {version} with TLS_" in run.output
+
+    def test_failures_say_which_parameter_to_change(self, run):
+        assert "set ssl_min_protocol_version=TLSv1.3 in the DB cluster parameter group" in run.output
+
+    def test_tls13_floor_and_negotiated_cipher_still_pass(self, run):
+        assert run.outcome_of("tls_floor_accepted") == "passed"
+        assert run.outcome_of("negotiated_cipher_allowed") == "passed"
+
+    def test_exit_code_is_tests_failed(self, run):
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+
+    def test_driver_plaintext_reaches_password_check_with_a_decoy_password(
+        self, run_guard, pg_weak, ca_bundle, monkeypatch
+    ):
+        run = run_guard(*with_credentials(monkeypatch, pg_weak, ca_bundle), "-k", "driver")
+        assert run.outcome_of("driver_plaintext_refused") == "failed"
+        assert "password authentication failed" in run.output
+        assert pg_weak.password not in run.output
+
+    def test_driver_capped_below_the_floor_gets_a_session(self, run_guard, pg_weak, ca_bundle, monkeypatch):
+        run = run_guard(*with_credentials(monkeypatch, pg_weak, ca_bundle), "-k", "driver")
+        assert run.outcome_of("driver_below_floor_refused") == "failed"
+        assert "capped at TLSv1.2 got a TLS session" in run.output
+
+
+class TestInBetweenServer:
+    def test_only_the_tls12_check_fails(self, run_guard, pg_in_between):
+        run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}")
+        expected = dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
+        expected["tls_version_refused[TLSv1.2]"] = "failed"
+        assert run.outcomes() == expected
+        assert "negotiated TLSv1.2 with TLS_ECDHE_RSA_WITH_AES_" in run.output
+
+    def test_only_the_capped_driver_check_fails(self, run_guard, pg_in_between, ca_bundle, monkeypatch):
+        run = run_guard(*with_credentials(monkeypatch, pg_in_between, ca_bundle), "-k", "driver")
+        assert run.outcomes() == {
+            "driver_below_floor_refused": "failed",
+            "driver_plaintext_refused": "passed",
+            "driver_verified_session": "passed",
+        }
+
+
+class TestServerWithoutTls:
+    def test_every_check_fails_saying_tls_is_off(self, run_guard, pg_no_tls):
+        run = run_guard(f"--aurora-endpoint={pg_no_tls.endpoint}")
+        assert set(run.outcomes().values()) == {"failed"}
+        assert "answered 'N' to SSLRequest: it does not offer TLS at all" in run.output
+
+
+class TestVerifiedSession:
+    def test_a_wrong_ca_bundle_fails_the_verified_session(self, run_guard, pg_hardened, tmp_path, monkeypatch):
+        from tests.support.pki import make_pki
+
+        other_ca = make_pki(tmp_path / "other").ca_cert
+        run = run_guard(*with_credentials(monkeypatch, pg_hardened, other_ca), "-k", "driver_verified")
+        assert run.outcome_of("driver_verified_session") == "failed"
+        assert "the server certificate did not verify" in run.output
+
+    def test_a_wrong_password_is_an_error_not_a_pass(self, run_guard, pg_hardened, ca_bundle, monkeypatch):
+        args = with_credentials(monkeypatch, pg_hardened, ca_bundle)
+        monkeypatch.setenv("AURORA_GUARD_PASSWORD", "not-the-password")
+        run = run_guard(*args, "-k", "driver_verified")
+        assert run.outcome_of("driver_verified_session") == "error"
+        assert "check --aurora-user and AURORA_GUARD_PASSWORD" in run.output
+
+    def test_a_cipher_outside_the_allowlist_fails_in_the_servers_own_view(
+        self, run_guard, pg_hardened, ca_bundle, monkeypatch
+    ):
+        run = run_guard(*with_credentials(monkeypatch, pg_hardened, ca_bundle), "-k", "cipher or verified",
+                        "--aurora-cipher-allowlist=TLS_CHACHA20_POLY1305_SHA256")
+        assert run.outcome_of("driver_verified_session") == "failed"
+        assert run.outcome_of("negotiated_cipher_allowed") == "failed"
+        assert "not in the allowlist" in run.output
