@@ -67,8 +67,20 @@ class CheckSpec:
     description: str
     needs_credentials: bool
     per_version: bool
-    judge: Callable[[EndpointProbe, Optional[TlsVersion]], Verdict]
+    rule: Callable[[EndpointProbe, Optional[TlsVersion]], Verdict]
     observations: Callable[[GuardSettings, Optional[TlsVersion]], list[Hashable]]
+
+    def judge(self, probe: EndpointProbe, version: Optional[TlsVersion]) -> Verdict:
+        """Apply the rule; 'no evidence' exceptions become INCONCLUSIVE, absent TLS a failure."""
+        make = _Verdicts(probe, self.item_name(version))
+        tried = (f"to show that {self.description}" + (f" ({version.label})" if version else ""),)
+        try:
+            return self.rule(probe, version)
+        except TlsNotOffered as exc:
+            return make.failed("the server does not offer TLS", tried, (str(exc),), _remedies(probe).plaintext)
+        except ProbeError as exc:
+            return make.inconclusive("no evidence either way: the probe could not complete", tried,
+                                     (str(exc),), _NETWORK_REMEDY)
 
     @property
     def marker(self) -> str:
@@ -97,25 +109,6 @@ class _Verdicts:
 
 _NETWORK_REMEDY = ("check that the endpoint, port and engine are right and that this runner can reach it "
                    "(security group, VPC route, DNS); raise --aurora-timeout if the network is slow")
-
-
-def _guarded(check: str, judge: Callable[[EndpointProbe, Optional[TlsVersion]], Verdict]
-             ) -> Callable[[EndpointProbe, Optional[TlsVersion]], Verdict]:
-    """Turn 'no evidence' exceptions into INCONCLUSIVE (or FAILED when TLS is simply absent)."""
-
-    def run(probe: EndpointProbe, version: Optional[TlsVersion]) -> Verdict:
-        name = check if version is None else f"{check}[{version.label}]"
-        make = _Verdicts(probe, name)
-        try:
-            return judge(probe, version)
-        except TlsNotOffered as exc:
-            return make.failed("the server does not offer TLS", ("STARTTLS",), (str(exc),),
-                               _remedies(probe).plaintext)
-        except ProbeError as exc:
-            return make.inconclusive("no evidence either way: the probe could not complete",
-                                     ("connect and probe",), (str(exc),), _NETWORK_REMEDY)
-
-    return run
 
 
 def _remedies(probe: EndpointProbe) -> Any:
@@ -327,24 +320,26 @@ def _below_floor_driver_needs(settings: GuardSettings, _: Optional[TlsVersion]) 
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("plaintext_refused", "an unencrypted connection is refused because it is unencrypted",
-              False, False, _guarded("plaintext_refused", judge_plaintext_refused),
-              lambda s, v: ["plaintext", "modern"]),
+              needs_credentials=False, per_version=False, rule=judge_plaintext_refused,
+              observations=lambda s, v: ["plaintext", "modern"]),
     CheckSpec("tls_version_refused", "each TLS version below the floor is refused with a TLS alert",
-              False, True, _guarded("tls_version_refused", judge_version_refused),
-              lambda s, v: [("version", v)]),
+              needs_credentials=False, per_version=True, rule=judge_version_refused,
+              observations=lambda s, v: [("version", v)]),
     CheckSpec("tls_floor_accepted", "a handshake at the floor version succeeds",
-              False, False, _guarded("tls_floor_accepted", judge_floor_accepted), _floor_needs),
+              needs_credentials=False, per_version=False, rule=judge_floor_accepted, observations=_floor_needs),
     CheckSpec("negotiated_cipher_allowed", "the suite a modern default client negotiates is allowlisted",
-              False, False, _guarded("negotiated_cipher_allowed", judge_negotiated_cipher), _needs_modern),
+              needs_credentials=False, per_version=False, rule=judge_negotiated_cipher,
+              observations=_needs_modern),
     CheckSpec("driver_plaintext_refused", "the driver's unencrypted connection is refused for transport reasons",
-              True, False, _guarded("driver_plaintext_refused", judge_driver_plaintext),
-              lambda s, v: ["driver_plaintext"]),
+              needs_credentials=True, per_version=False, rule=judge_driver_plaintext,
+              observations=lambda s, v: ["driver_plaintext"]),
     CheckSpec("driver_below_floor_refused", "a driver connection capped below the floor is refused",
-              True, False, _guarded("driver_below_floor_refused", judge_driver_below_floor),
-              _below_floor_driver_needs),
+              needs_credentials=True, per_version=False, rule=judge_driver_below_floor,
+              observations=_below_floor_driver_needs),
     CheckSpec("driver_verified_session", "a verified driver session runs at or above the floor with an "
-              "allowlisted suite, in the server's own view", True, False,
-              _guarded("driver_verified_session", judge_driver_verified), lambda s, v: ["driver_verified"]),
+              "allowlisted suite, in the server's own view",
+              needs_credentials=True, per_version=False, rule=judge_driver_verified,
+              observations=lambda s, v: ["driver_verified"]),
 )
 
 
