@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 import botocore.session
 
 from .errors import (
@@ -152,6 +153,14 @@ class EngineDefaultsReader:
             botocore.exceptions.PartialCredentialsError,
         ) as exc:
             raise _no_credentials(where, self._scrub(str(exc))) from None
+        except (botocore.parsers.ResponseParserError, KeyError, ValueError, TypeError) as exc:
+            # botocore's QueryParser raises a bare KeyError when the body lacks the result
+            # wrapper (a proxy's HTML page, another service answering on that URL).
+            raise AwsApiError(
+                f"{where}: the answer is not an RDS Query-protocol response ({type(exc).__name__}: "
+                f"{self._scrub(str(exc))}). Check that AWS_ENDPOINT_URL_RDS / AWS_ENDPOINT_URL, "
+                "if set, point at RDS."
+            ) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsApiError(
                 f"{where} failed before RDS answered: {self._scrub(str(exc))}. Check that the "
