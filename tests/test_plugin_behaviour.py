@@ -1,0 +1,193 @@
+"""What users see: inert by default, readable ids, marker selection, header, summary, fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.servers_common import free_port
+
+PROJECT_TEST = """
+def test_the_projects_own_test():
+    assert 1 + 1 == 2
+"""
+
+
+class TestInertWithoutEndpoints:
+    def test_an_empty_directory_collects_nothing(self, run_guard):
+        run = run_guard()
+        assert run.result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+        assert "aurora-guard:" not in run.output and "aurora-guard summary" not in run.output
+
+    def test_a_projects_own_tests_run_untouched(self, run_guard, pytester):
+        pytester.makepyfile(test_project=PROJECT_TEST)
+        run = run_guard()
+        run.result.assert_outcomes(passed=1)
+        assert "aurora-guard:" not in run.output and "aurora-guard summary" not in run.output
+
+    def test_policy_settings_alone_do_not_activate_the_guard(self, run_guard, pytester):
+        pytester.makeini("[pytest]\naurora_min_tls = TLSv1.2\naurora_timeout = 3\n")
+        pytester.makepyfile(test_project=PROJECT_TEST)
+        run_guard().result.assert_outcomes(passed=1)
+
+    def test_tests_asking_for_an_endpoint_are_skipped_with_the_reason(self, run_guard, pytester):
+        pytester.makepyfile(test_custom="def test_mine(aurora_endpoint):\n    assert aurora_endpoint\n")
+        run = run_guard("-rs")
+        run.result.assert_outcomes(skipped=1)
+        assert "no --aurora-endpoint configured" in run.output
+
+
+class TestItems:
+    @pytest.fixture
+    def endpoint(self) -> str:
+        return f"postgresql://127.0.0.1:{free_port()}"
+
+    def test_ids_name_the_endpoint_and_the_check(self, run_guard, endpoint):
+        port = endpoint.rsplit(":", 1)[1]
+        run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q")
+        assert run.result.ret == pytest.ExitCode.OK
+        for name in ("plaintext_refused", "tls_version_refused[TLSv1.0]", "tls_version_refused[TLSv1.1]",
+                     "tls_version_refused[TLSv1.2]", "tls_floor_accepted", "negotiated_cipher_allowed"):
+            assert f"aurora-guard[postgresql@127.0.0.1:{port}]::{name}" in run.output
+        assert "6 tests collected" in run.output
+
+    def test_driver_checks_appear_only_with_a_user(self, run_guard, endpoint):
+        without = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q").output
+        with_user = run_guard(f"--aurora-endpoint={endpoint}", "--aurora-user=guard", "--collect-only", "-q").output
+        assert "driver_" not in without
+        assert "driver_verified_session" in with_user and "9 tests collected" in with_user
+
+    def test_one_marker_per_check_selects_it(self, run_guard, endpoint):
+        run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q", "-m", "aurora_tls_version_refused")
+        assert "3/6 tests collected (3 deselected)" in run.output
+
+    def test_the_common_marker_deselects_the_guard(self, run_guard, pytester, endpoint):
+        pytester.makepyfile(test_project=PROJECT_TEST)
+        run = run_guard(f"--aurora-endpoint={endpoint}", "-m", "not aurora_guard")
+        run.result.assert_outcomes(passed=1, deselected=6)
+
+    def test_keyword_selection_matches_the_check_name(self, run_guard, endpoint):
+        run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q", "-k", "plaintext")
+        assert "1/6 tests collected" in run.output
+
+    def test_strict_markers_accept_the_plugins_markers_on_users_tests(self, run_guard, pytester):
+        pytester.makepyfile(test_marked="""
+            import pytest
+
+            @pytest.mark.aurora_guard
+            @pytest.mark.aurora_plaintext_refused
+            def test_marked():
+                pass
+        """)
+        run_guard("--strict-markers").result.assert_outcomes(passed=1)
+
+    def test_checks_sit_beside_a_projects_own_tests(self, run_guard, pytester, endpoint):
+        pytester.makepyfile(test_project=PROJECT_TEST)
+        run = run_guard(f"--aurora-endpoint={endpoint}", "--aurora-timeout=1")
+        run.result.assert_outcomes(passed=1, errors=6)
+
+    def test_collecting_makes_no_connection(self, run_guard):
+        from tests.hostile_peers import tcp_peer
+
+        accepted: list[object] = []
+        with tcp_peer(accepted.append) as port:
+            run_guard(f"--aurora-endpoint=postgresql://127.0.0.1:{port}", "--collect-only")
+        assert accepted == []
+
+
+class TestOutput:
+    def test_the_header_names_endpoints_floor_and_allowlist_source(self, run_guard):
+        port = free_port()
+        run = run_guard(f"--aurora-endpoint=postgresql://127.0.0.1:{port}", "--collect-only")
+        assert f"aurora-guard: endpoints postgresql://127.0.0.1:{port}" in run.output
+        assert "TLS floor TLSv1.3; cipher allowlist 2 suites from default" in run.output
+
+    def test_the_summary_has_one_row_per_endpoint(self, run_guard, pg_hardened, pg_in_between):
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-endpoint={pg_in_between.endpoint}")
+        run.result.stdout.re_match_lines([
+            r".*aurora-guard summary.*",
+            r"endpoint\s+passed\s+failed\s+inconclusive\s+first problem",
+            rf"{pg_hardened.endpoint}\s+6\s+0\s+0\s+-",
+            rf"{pg_in_between.endpoint}\s+5\s+1\s+0\s+tls_version_refused\[TLSv1.2\].*",
+        ])
+
+    def test_a_failure_says_what_was_tried_answered_and_what_to_change(self, run_guard, pg_weak):
+        run = run_guard(f"--aurora-endpoint={pg_weak.endpoint}", "-k", "plaintext")
+        run.result.stdout.re_match_lines([
+            r"aurora-guard plaintext_refused FAILED for postgresql://127\.0\.0\.1:\d+",
+            r"  verdict:  plaintext accepted: the unencrypted connection reached authentication",
+            r"  tried:    StartupMessage without SSLRequest .*no password is sent",
+            r"  answered: AuthenticationSASL \(SCRAM-SHA-256\)",
+            r"  change:   set rds\.force_ssl=1 in the DB cluster parameter group.*",
+            r"  control:  HIPAA 45 CFR 164\.312\(e\)\(1\).*",
+        ])
+
+    def test_verdicts_are_recorded_as_junit_properties(self, run_guard, pg_hardened, tmp_path):
+        junit = tmp_path / "junit.xml"
+        run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--junitxml={junit}", "-k", "plaintext")
+        xml = junit.read_text()
+        assert 'name="aurora_guard_verdict"' in xml and "&quot;outcome&quot;: &quot;passed&quot;" in xml
+
+
+class TestSecretsNeverLeak:
+    SECRET = "Tr0ub4dor-and-3-horse-staples"
+
+    def test_not_in_output_tracebacks_locals_or_junit(self, run_guard, pytester, pg_hardened, tmp_path):
+        pytester.makepyfile(test_custom="""
+            def test_fails_with_settings_in_locals(aurora_settings, aurora_endpoint):
+                password = aurora_settings.password
+                assert password is None, aurora_settings
+        """)
+        junit = tmp_path / "junit.xml"
+        other_ca = tmp_path / "ca.pem"
+        from tests.support.pki import make_pki
+
+        other_ca = make_pki(tmp_path / "other").ca_cert
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", "--aurora-user=guard",
+                        f"--aurora-password={self.SECRET}", f"--aurora-ca-bundle={other_ca}",
+                        "-vv", "-l", "--tb=long", "-rA", f"--junitxml={junit}")
+        assert run.outcome_of("driver_verified_session") == "failed"  # a failure path did run
+        assert run.outcome_of("test_fails_with_settings_in_locals[postgresql://127.0.0.1:%d]"
+                              % pg_hardened.port) == "failed"
+        assert self.SECRET not in run.output
+        assert self.SECRET not in junit.read_text()
+        assert "Secret('***')" in run.output
+
+    def test_the_password_is_not_sent_in_the_plaintext_attempts(self, run_guard, pg_weak, ca_bundle, monkeypatch):
+        monkeypatch.setenv("AURORA_GUARD_PASSWORD", pg_weak.password)
+        run = run_guard(f"--aurora-endpoint={pg_weak.endpoint}", f"--aurora-user={pg_weak.user}",
+                        f"--aurora-dbname={pg_weak.database}", f"--aurora-ca-bundle={ca_bundle}",
+                        "-k", "driver_plaintext")
+        # The weak server would have let the real password in: the decoy is refused instead.
+        assert run.outcome_of("driver_plaintext_refused") == "failed"
+        assert "password authentication failed" in run.output
+
+
+class TestUserFixtures:
+    def test_a_custom_check_written_with_the_fixtures_runs_against_each_endpoint(
+        self, run_guard, pytester, pg_hardened, ca_bundle, monkeypatch
+    ):
+        pytester.makepyfile(test_custom="""
+            import pytest
+            from pytest_aurora_guard.tls_probe import HandshakeCompleted
+            from pytest_aurora_guard.tls_versions import TlsVersion
+
+            @pytest.mark.aurora_guard
+            def test_negotiates_an_allowlisted_tls13_suite(aurora_probe, aurora_cipher_allowlist):
+                from pytest_aurora_guard.ciphers import REGISTRY
+                outcome = aurora_probe.modern().outcome
+                assert isinstance(outcome, HandshakeCompleted)
+                assert outcome.version is TlsVersion.TLSv1_3
+                assert REGISTRY.lookup(outcome.cipher_name).code in aurora_cipher_allowlist
+
+            def test_the_probe_is_shared_with_the_built_in_checks(aurora_probe):
+                assert aurora_probe.modern() is aurora_probe.modern()
+
+            def test_verified_connection_reports_tls13(aurora_connect):
+                with aurora_connect() as conn:
+                    row = conn.execute("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
+                assert row[0] == "TLSv1.3"
+        """)
+        monkeypatch.setenv("AURORA_GUARD_PASSWORD", pg_hardened.password)
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-user={pg_hardened.user}",
+                        f"--aurora-dbname={pg_hardened.database}", f"--aurora-ca-bundle={ca_bundle}")
+        run.result.assert_outcomes(passed=12)
