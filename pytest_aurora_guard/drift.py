@@ -173,6 +173,7 @@ def render_drift(
     for change in report.changes:
         lines.extend(_render_change(change, allowlist, outside))
     if outside:
+        outside = list(dict.fromkeys(outside))  # a suite can arrive in AllowedValues and the value
         lines.append("")
         lines.append(
             f"Not in the cipher allowlist ({allowlist.source}): {', '.join(outside)}. Decide "
