@@ -214,13 +214,14 @@ def read_login_answer(sock: socket.socket, deadline: Deadline) -> MySqlLoginAnsw
 
 def _available(sock: socket.socket, limit: int = 64) -> bytes:
     """Whatever has already arrived, without waiting: more evidence for an error message."""
+    timeout = sock.gettimeout()
     sock.setblocking(False)
     try:
         return sock.recv(limit)
     except OSError:
         return b""
     finally:
-        sock.setblocking(True)
+        sock.settimeout(timeout)
 
 
 def _peer(sock: socket.socket) -> str:
@@ -477,9 +478,9 @@ def _lenenc_string(text: str) -> bytes:
 def classify_plaintext_login(answer: MySqlLoginAnswer) -> PlaintextLoginClassification:
     """What a credential-free plaintext login proves about ``require_secure_transport``.
 
-    Only error 3159 proves a refusal: MySQL / Aurora MySQL and MariaDB before MDEV-30178 check
-    the password before the transport, so their "access denied" says nothing about it
-    (facts §3.2, §3.3, §9).
+    Only error 3159 proves a refusal. MariaDB before MDEV-30178 (10.11 included) and MySQL 5.7
+    check the password before the transport, and MySQL 8 / Aurora MySQL most likely do too, so
+    their "access denied" says nothing about it (facts §3.2, §3.3, §9).
     """
     kind = answer.kind
     if kind is LoginAnswerKind.OK:
@@ -519,8 +520,9 @@ def classify_plaintext_login(answer: MySqlLoginAnswer) -> PlaintextLoginClassifi
     if error.code == ER_ACCESS_DENIED_ERROR:
         return PlaintextLoginClassification(
             PlaintextOutcome.INCONCLUSIVE,
-            f"{error.render()}: MySQL, Aurora MySQL and MariaDB 10.11 check the password before "
-            "require_secure_transport and send this same error with or without it",
+            f"{error.render()}: servers that check the password before require_secure_transport "
+            "(MariaDB 10.11, MySQL 5.7, most likely MySQL 8 / Aurora MySQL) send this same error "
+            "whether or not they allow plaintext",
             answer,
         )
     return PlaintextLoginClassification(

@@ -74,7 +74,7 @@ def packet(payload: bytes, sequence_id: int) -> bytes:
 
 MARIADB_GREETING = greeting_payload(
     version=b"5.5.5-10.11.19-MariaDB-0+deb12u1",
-    capabilities=0x81FFF7FE | CLIENT_SSL,  # CLIENT_MYSQL (bit 0) clear, as MariaDB sends it
+    capabilities=0x81FFFFFE,  # as MariaDB 10.11 with a certificate sends it: CLIENT_MYSQL clear
     plugin=b"mysql_native_password",
     charset=8,
     mariadb_capabilities=0x1D,

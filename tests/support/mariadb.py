@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import enum
+import os
 import secrets
 import shutil
 import subprocess
@@ -307,11 +308,14 @@ def main(argv: list[str]) -> int:
             server = start_mariadb(profile, pki)
             servers.append(server)
             options = server.directory / "client.cnf"  # the password stays out of the terminal
-            options.write_text(
-                f"[client]\nhost={server.host}\nport={server.port}\nuser={server.user}\n"
-                f"password={server.password}\nssl-ca={server.ca_cert}\n"
-            )
-            options.chmod(0o600)
+            descriptor = os.open(options, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(
+                    f"[client]\nhost={server.host}\nport={server.port}\nuser={server.user}\n"
+                    f"password={server.password}\n"
+                )
+                if profile.offers_tls:
+                    file.write(f"ssl-ca={server.ca_cert}\n")
             print(
                 f"{profile.value:<11} {server.endpoint}  {server.server_version}  "
                 f"started in {server.startup_seconds:.2f} s  "
