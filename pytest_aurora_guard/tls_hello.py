@@ -133,6 +133,9 @@ ALERT_DESCRIPTIONS: Dict[int, str] = {
     120: "no_application_protocol",
 }
 
+# Warning alerts we skip before a ServerHello; a peer sending more is not negotiating.
+_MAX_WARNING_ALERTS = 4
+
 # How much of a foreign or malformed answer we keep as evidence.
 _EVIDENCE_BYTES = 256
 
@@ -540,9 +543,10 @@ class _Receiver:
         return bytes(self.received[:_EVIDENCE_BYTES])
 
 
-def _read_server_hello(receiver: _Receiver) -> bytes:
+def _read_server_hello(receiver: _Receiver, *, tolerate_warnings: bool) -> bytes:
     """The body of the first handshake message, reassembled across records if fragmented."""
     handshake = b""
+    warnings = 0
     while True:
         first = receiver.exactly(1)
         if first[0] not in _CONTENT_TYPES:
@@ -562,9 +566,20 @@ def _read_server_hello(receiver: _Receiver) -> bytes:
                 )
             if length != 2:  # alerts are never fragmented or coalesced (RFC 8446 §5.1)
                 raise _Stop(Malformed(f"alert record of {length} bytes", bytes(receiver.received)))
-            description = fragment[1]
+            level, description = fragment[0], fragment[1]
+            if tolerate_warnings and level == 1 and description not in (0, 90):
+                # Before TLS 1.3 a warning (e.g. unrecognized_name, RFC 6066 §3) may precede
+                # the ServerHello and the handshake goes on (RFC 5246 §7.2.2). TLS 1.3 treats
+                # every alert but close_notify/user_canceled as fatal (RFC 8446 §6).
+                warnings += 1
+                if warnings > _MAX_WARNING_ALERTS:
+                    raise _Stop(
+                        Malformed(f"{warnings} warning alerts and no ServerHello",
+                                  bytes(receiver.received))
+                    )
+                continue
             name = ALERT_DESCRIPTIONS.get(description, f"unknown({description})")
-            raise _Stop(ServerAlert(fragment[0], description, name))
+            raise _Stop(ServerAlert(level, description, name))
         if content_type != _HANDSHAKE:
             raise _Stop(
                 Malformed(
@@ -618,7 +633,9 @@ def send_client_hello(
         except OSError:
             return ConnectionClosed(0, reset=True)
         try:
-            body = _read_server_hello(receiver)
+            body = _read_server_hello(
+                receiver, tolerate_warnings=version is not TlsVersion.TLSv1_3
+            )
             parsed = parse_server_hello(body)
             return judge_server_hello(parsed, version=version, suites=suites)
         except _Stop as stop:

@@ -418,6 +418,18 @@ def test_an_alert_with_an_unknown_description_keeps_its_number(raw_peer: Peer) -
     assert outcome == ServerAlert(2, 200, "unknown(200)")
 
 
+def test_a_warning_alert_before_a_tls12_serverhello_is_skipped(raw_peer: Peer) -> None:
+    peer = raw_peer(answering(alert(1, 112) + record(22, tls12_hello(extensions=b""))))
+    outcome = hello(peer.address, version=TlsVersion.TLSv1_2, suites=[0xC030], timeout=2)
+    assert outcome == ServerChose(TlsVersion.TLSv1_2, 0xC030, False)
+
+
+def test_a_warning_alert_in_tls13_is_a_refusal(raw_peer: Peer) -> None:
+    peer = raw_peer(answering(alert(1, 40)))
+    outcome = hello(peer.address, version=TlsVersion.TLSv1_3, suites=[0x1301], timeout=2)
+    assert outcome == ServerAlert(1, 40, "handshake_failure")
+
+
 def test_a_suite_we_did_not_offer_is_a_violation_not_an_acceptance(raw_peer: Peer) -> None:
     peer = raw_peer(answering(record(22, server_hello_body(version=0x0303, suite=0x0005))))
     outcome = hello(peer.address, version=TlsVersion.TLSv1_2, suites=[0xC030], timeout=2)

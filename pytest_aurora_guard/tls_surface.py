@@ -1,0 +1,270 @@
+"""Which TLS versions and cipher suites a server accepts, learnt by iterative removal.
+
+Per version we offer every suite the registry knows for that version, at most 128 per
+ClientHello (some servers reject large hellos for their size alone, which would read as a
+refusal), note the suite the server picks, take it out and ask again, until the server refuses
+what is left. That costs one connection per accepted suite plus one per refused bundle: for a
+TLS 1.3-only server, about seven connections where one-suite-per-handshake scanners need
+hundreds.
+
+Only positive evidence decides: a ServerHello is an acceptance, an alert that says "no" is a
+refusal, and everything else (timeout, reset, garbage, an answer outside our offer, an alert
+that is about something else) leaves the version inconclusive, with the reason and the raw
+outcomes kept as evidence.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import socket
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+from .ciphers import REGISTRY, CipherSuite
+from .errors import ProbeError
+from .tls_hello import (
+    HelloOutcome,
+    ServerAlert,
+    ServerChose,
+    UnofferedChoice,
+    send_client_hello,
+    version_name,
+)
+from .tls_versions import TlsVersion
+
+# Offer at most this many suites per ClientHello (the bound testssl.sh uses; see module doc).
+MAX_SUITES_PER_HELLO = 128
+
+# Alerts that mean "not with what you offered": handshake_failure (no common suite, RFC 5246
+# §7.4.1.3), protocol_version (version not spoken, RFC 8446 §4.2.1, RFC 5246 §E.1) and
+# insufficient_security (RFC 5246 §7.2.2). Any other alert is about something else (SNI, ALPN,
+# a parse error on the server's side) and proves nothing about suites or versions.
+_REFUSAL_ALERTS = {40: "handshake_failure", 70: "protocol_version", 71: "insufficient_security"}
+_PROTOCOL_VERSION = 70
+
+
+class VersionStatus(enum.Enum):
+    ACCEPTED = "accepted"  # the server chose at least one suite in this version
+    REFUSED = "refused"  # the server said no to this version or to every suite in it
+    INCONCLUSIVE = "inconclusive"  # no positive evidence either way
+
+
+@dataclass(frozen=True)
+class ConnectFailed:
+    """``open_tls_ready`` could not bring a new connection to the point of a ClientHello."""
+
+    reason: str
+
+    def describe(self) -> str:
+        return f"could not open a connection ready for TLS: {self.reason}"
+
+
+AttemptOutcome = Union[HelloOutcome, ConnectFailed]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One connection: the suites offered in its ClientHello and what came back."""
+
+    offered: Tuple[int, ...]
+    outcome: AttemptOutcome
+
+
+@dataclass(frozen=True)
+class VersionSurface:
+    """What one protocol version looks like from outside."""
+
+    version: TlsVersion
+    status: VersionStatus
+    # In the order the server chose them. When ``choice_order_complete``, that is its
+    # preference order if it enforces one (PostgreSQL's ssl_prefer_server_ciphers defaults to
+    # on), else the order we offered them in.
+    accepted_suites: Tuple[int, ...]
+    # True when every candidate suite was either chosen or shown refused.
+    complete: bool
+    # The evidence for the status, or why it is inconclusive / incomplete.
+    reason: str
+    attempts: Tuple[Attempt, ...]
+    # True when every accepted suite was on offer each time the server chose one before it:
+    # then ``accepted_suites`` ranks all of them; otherwise only suites offered together.
+    choice_order_complete: bool
+
+    @property
+    def connections(self) -> int:
+        return len(self.attempts)
+
+    def accepted_cipher_suites(self) -> Tuple[CipherSuite, ...]:
+        # Every accepted code came from the registry: we offer nothing else, and a choice
+        # outside our offer is never counted as accepted.
+        return tuple(s for s in (REGISTRY.by_code(c) for c in self.accepted_suites) if s)
+
+
+@dataclass(frozen=True)
+class TlsSurface:
+    server_name: Optional[str]
+    versions: Tuple[VersionSurface, ...]
+
+    @property
+    def connections(self) -> int:
+        return sum(v.connections for v in self.versions)
+
+    def for_version(self, version: TlsVersion) -> VersionSurface:
+        for surface in self.versions:
+            if surface.version is version:
+                return surface
+        raise KeyError(f"{version.label} was not probed")
+
+
+# Suites few servers implement: anonymous, NULL, export-grade, pre-shared-key and password
+# families, Kerberos, national ciphers, static (EC)DH, drafts. They go last in our offer.
+_RARELY_DEPLOYED = re.compile(
+    r"_anon_|_NULL_|WITH_NULL|EXPORT|_PSK_|_SRP_|_KRB5_|GOSTR|28147|ECCPWD|CECPQ1|_OLD$"
+    r"|^TLS_SHA(256|384)_|^TLS_(DH|ECDH)_(RSA|DSS|ECDSA)_"
+)
+_KEY_EXCHANGE_RANK = (("TLS_ECDHE_", 0), ("TLS_DHE_", 1), ("TLS_RSA_", 2))
+
+
+def _offer_rank(suite: CipherSuite) -> Tuple[int, int, int, int]:
+    """Commonly deployed suites first, so that they share the first ClientHello and the order
+    in which the server picks them is its order among all of them, not an artefact of our
+    bundling. Forward secrecy before RSA key transport, AEAD before CBC: the usual preference."""
+    name = suite.iana_name
+    rare = 1 if _RARELY_DEPLOYED.search(name) else 0
+    exchange = next((rank for prefix, rank in _KEY_EXCHANGE_RANK if name.startswith(prefix)), 3)
+    if re.search(r"GCM|CHACHA20|CCM", name):
+        cipher = 0
+    elif re.search(r"_SHA(256|384)$", name):
+        cipher = 1
+    else:
+        cipher = 2
+    return (rare, exchange, cipher, suite.code)
+
+
+def _candidates(version: TlsVersion) -> List[int]:
+    """Every suite the registry knows for ``version``, in the order we offer them."""
+    return [suite.code for suite in sorted(REGISTRY.for_version(version), key=_offer_rank)]
+
+
+def _choice_order_complete(attempts: Sequence[Attempt], accepted: Sequence[int]) -> bool:
+    """True when each suite was chosen while every suite accepted after it was also on offer,
+    i.e. ``accepted`` is the order the server picks among all of them."""
+    chosen = [a for a in attempts if isinstance(a.outcome, ServerChose)]
+    return all(set(accepted[i:]) <= set(a.offered) for i, a in enumerate(chosen))
+
+
+def _refusal(outcome: AttemptOutcome, version: TlsVersion) -> Optional[str]:
+    """Why ``outcome`` is positive evidence that nothing offered is accepted, or None."""
+    if isinstance(outcome, ServerAlert) and outcome.description in _REFUSAL_ALERTS:
+        return outcome.describe()
+    if (
+        isinstance(outcome, UnofferedChoice)
+        and version <= TlsVersion.TLSv1_2
+        and not outcome.is_hello_retry
+        and outcome.version < version
+    ):
+        # RFC 5246 §7.4.1.3: server_version is the lower of the client's and the highest the
+        # server supports, so an older version in reply proves the offered one is not spoken.
+        return f"server answered in {version_name(outcome.version)}, its highest version"
+    return None
+
+
+def _probe_version(
+    open_tls_ready: Callable[[], socket.socket],
+    version: TlsVersion,
+    server_name: Optional[str],
+    timeout: float,
+) -> VersionSurface:
+    remaining = _candidates(version)
+    total = len(remaining)
+    accepted: List[int] = []
+    attempts: List[Attempt] = []
+
+    def finish(status: VersionStatus, complete: bool, reason: str) -> VersionSurface:
+        return VersionSurface(
+            version, status, tuple(accepted), complete, reason, tuple(attempts),
+            _choice_order_complete(attempts, accepted),
+        )
+
+    refusals: List[str] = []
+    while remaining:
+        bundle = tuple(remaining[:MAX_SUITES_PER_HELLO])
+        outcome = _offer(open_tls_ready, version, bundle, server_name, timeout)
+        attempts.append(Attempt(bundle, outcome))
+        if isinstance(outcome, ServerChose):
+            accepted.append(outcome.suite_code)
+            remaining.remove(outcome.suite_code)
+            continue
+        refusal = _refusal(outcome, version)
+        if refusal is None:
+            what = (
+                f"{len(remaining)} of {total} {version.label} suites left unresolved"
+                if accepted
+                else f"no {version.label} suite resolved"
+            )
+            return finish(
+                VersionStatus.ACCEPTED if accepted else VersionStatus.INCONCLUSIVE,
+                False,
+                f"{what}: offering {len(bundle)} suites got {outcome.describe()}",
+            )
+        is_version_refusal = (
+            isinstance(outcome, ServerAlert) and outcome.description == _PROTOCOL_VERSION
+        ) or isinstance(outcome, UnofferedChoice)
+        if is_version_refusal and not accepted:
+            return finish(
+                VersionStatus.REFUSED, True, f"{version.label} refused: {refusal}"
+            )
+        if is_version_refusal:
+            # A server that chose suites in this version and then disowns it: not evidence.
+            return finish(
+                VersionStatus.ACCEPTED,
+                False,
+                f"after {len(accepted)} accepted suites the server answered {refusal}",
+            )
+        refusals.append(refusal)
+        del remaining[: len(bundle)]
+
+    if accepted:
+        return finish(
+            VersionStatus.ACCEPTED,
+            True,
+            f"{len(accepted)} of {total} {version.label} suites accepted; the rest refused "
+            f"({refusals[-1]})",
+        )
+    return finish(
+        VersionStatus.REFUSED,
+        True,
+        f"{version.label} spoken but none of its {total} suites accepted ({refusals[-1]})",
+    )
+
+
+def _offer(
+    open_tls_ready: Callable[[], socket.socket],
+    version: TlsVersion,
+    bundle: Sequence[int],
+    server_name: Optional[str],
+    timeout: float,
+) -> AttemptOutcome:
+    try:
+        sock = open_tls_ready()
+    except (OSError, ProbeError) as exc:
+        return ConnectFailed(f"{type(exc).__name__}: {exc}")
+    with sock:
+        return send_client_hello(
+            sock, version=version, suites=bundle, server_name=server_name, timeout=timeout
+        )
+
+
+def enumerate_surface(
+    open_tls_ready: Callable[[], socket.socket],
+    *,
+    versions: Sequence[TlsVersion],
+    server_name: Optional[str],
+    timeout: float,
+) -> TlsSurface:
+    """Probe each of ``versions`` in turn; ``open_tls_ready`` opens one NEW connection per call
+    and brings it to the point where a ClientHello is expected (STARTTLS done)."""
+    return TlsSurface(
+        server_name,
+        tuple(_probe_version(open_tls_ready, v, server_name, timeout) for v in versions),
+    )
