@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from .errors import ProbeError
+from .errors import ConfigurationError, ProbeError
 from .tls_versions import TlsVersion
 
 # Record content types (RFC 8446 §5.1, RFC 5246 §6.2.1).
@@ -325,7 +325,13 @@ def build_client_hello(
     extensions = b""
     if version >= TlsVersion.TLSv1_0:
         if server_name and _is_dns_name(server_name):
-            host = server_name.rstrip(".").encode("idna")
+            try:
+                host = server_name.rstrip(".").encode("idna")
+            except UnicodeError as exc:
+                raise ConfigurationError(
+                    f"{server_name!r} cannot be sent as a TLS server name (SNI): {exc}; "
+                    "give the endpoint's DNS name or an IP address"
+                ) from exc
             entry = struct.pack("!B", 0) + _u16_prefixed(host)  # name_type host_name
             extensions += _extension(_EXT_SERVER_NAME, _u16_prefixed(entry))
         extensions += _extension(_EXT_SUPPORTED_GROUPS, _u16_prefixed(_u16_list(_SUPPORTED_GROUPS)))
