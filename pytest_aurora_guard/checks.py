@@ -129,11 +129,14 @@ def judge_plaintext_refused(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ve
         return make.failed(f"plaintext accepted: {finding.kind.value}", (finding.attempted,),
                            (finding.answered,), remedy)
     if finding.kind is PlaintextKind.NOT_CONCLUSIVE:
+        if probe.settings.has_credentials:
+            return _driver_plaintext_verdict(probe, make, (finding.attempted,), (finding.answered,))
         return make.inconclusive(
-            "the server's answer to an unencrypted connection does not say it refuses plaintext",
+            "the server's answer to an unencrypted login does not say whether it refuses plaintext "
+            "(MySQL and MariaDB 10.11 check the password first), so a probe account is needed",
             (finding.attempted,), (finding.answered,),
-            "look at the server's answer above; if it is an authentication error, give a probe "
-            "account with --aurora-user (and AURORA_GUARD_PASSWORD) so the refusal can be proven",
+            "give a probe account with --aurora-user and the AURORA_GUARD_PASSWORD environment variable "
+            "(and --aurora-ca-bundle), so the refusal can be proven by contrast with a verified TLS login",
         )
     # Refused with an "unencrypted" reason: confirm over TLS that the identity itself may connect,
     # so that the refusal is about the transport and not about the user or database.
@@ -231,15 +234,32 @@ def judge_negotiated_cipher(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ve
 # -- driver-level checks (psycopg / PyMySQL), with --aurora-user -----------------------------------
 
 def judge_driver_plaintext(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
-    make = _Verdicts(probe, "driver_plaintext_refused")
+    return _driver_plaintext_verdict(probe, _Verdicts(probe, "driver_plaintext_refused"), (), ())
+
+
+def _driver_plaintext_verdict(probe: EndpointProbe, make: _Verdicts, tried: tuple[str, ...],
+                              seen: tuple[str, ...]) -> Verdict:
+    """The driver's unencrypted attempt, with the verified-TLS contrast where the answer is ambiguous."""
     attempt = probe.driver_plaintext()
-    attempted, answered = (attempt.attempted,), (attempt.answered,)
+    attempted, answered = (*tried, attempt.attempted), (*seen, attempt.answered)
     if attempt.kind is DriverKind.REFUSED_FOR_TRANSPORT:
         return make.passed("the driver's unencrypted connection was refused for being unencrypted",
                            attempted, answered)
     if attempt.kind in (DriverKind.REACHED_AUTHENTICATION, DriverKind.CONNECTED):
         return make.failed(f"unencrypted driver connection: {attempt.kind.value}", attempted, answered,
                            _remedies(probe).plaintext)
+    if attempt.kind is DriverKind.CREDENTIALS_REJECTED:
+        # MariaDB 10.11 refuses a plaintext login with the right password exactly like a wrong one:
+        # only the same credentials succeeding over verified TLS shows the transport was the reason.
+        verified = probe.driver_verified()
+        attempted, answered = (*attempted, verified.attempted), (*answered, verified.answered)
+        if verified.kind is DriverKind.CONNECTED:
+            return make.passed("refused without TLS, while the same credentials log in over verified TLS: "
+                               "the refusal is about the transport", attempted, answered)
+        return make.inconclusive("the credentials were refused without TLS and do not work over verified "
+                                 "TLS either, so the refusal proves nothing about the transport",
+                                 attempted, answered, "check --aurora-user, AURORA_GUARD_PASSWORD and "
+                                 "--aurora-ca-bundle")
     return make.inconclusive(f"the driver's unencrypted attempt ended unclassified: {attempt.kind.value}",
                              attempted, answered, _NETWORK_REMEDY)
 
@@ -304,6 +324,12 @@ def _suite_text(openssl_name: str) -> str:
     return suite.describe() if suite is not None else openssl_name
 
 
+def _plaintext_needs(settings: GuardSettings, _: Optional[TlsVersion]) -> list[Hashable]:
+    # With credentials, an ambiguous plaintext answer (MySQL) is settled by the driver contrast.
+    extra: list[Hashable] = ["driver_plaintext", "driver_verified"] if settings.has_credentials else []
+    return ["plaintext", "modern", *extra]
+
+
 def _needs_modern(_: GuardSettings, __: Optional[TlsVersion]) -> list[Hashable]:
     return ["modern"]
 
@@ -321,7 +347,7 @@ def _below_floor_driver_needs(settings: GuardSettings, _: Optional[TlsVersion]) 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("plaintext_refused", "an unencrypted connection is refused because it is unencrypted",
               needs_credentials=False, per_version=False, rule=judge_plaintext_refused,
-              observations=lambda s, v: ["plaintext", "modern"]),
+              observations=_plaintext_needs),
     CheckSpec("tls_version_refused", "each TLS version below the floor is refused with a TLS alert",
               needs_credentials=False, per_version=True, rule=judge_version_refused,
               observations=lambda s, v: [("version", v)]),

@@ -18,6 +18,7 @@ from .findings import (
     PlaintextFinding,
     PlaintextKind,
     SessionTls,
+    StartTls,
 )
 from .net import Deadline, close_quietly, connect, send_all
 from .pg_wire import (
@@ -31,6 +32,7 @@ from .pg_wire import (
 )
 from .remedies import Remedies
 from .settings import DEFAULT_DBNAME, GuardSettings
+from .tls_probe import TlsContexts
 from .tls_versions import TlsVersion
 
 # The encryption state that ends pg_hba's refusal messages: "SSL off" up to the GSS-era code,
@@ -60,7 +62,7 @@ class PostgresAdapter:
     engine = Engine.POSTGRESQL
     remedies = REMEDIES
 
-    def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> socket.socket:
+    def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> StartTls:
         """Connect and send SSLRequest; return the socket once the server has said 'S'."""
         assert endpoint.port is not None
         sock = connect(endpoint.host, endpoint.port, deadline.remaining())
@@ -73,7 +75,7 @@ class PostgresAdapter:
         except BaseException:
             close_quietly(sock)
             raise
-        return sock
+        return StartTls(sock)
 
     def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline) -> PlaintextFinding:
         assert endpoint.port is not None
@@ -91,8 +93,8 @@ class PostgresAdapter:
             close_quietly(sock)
         return PlaintextFinding(attempted, answer.render(), classify_plaintext_answer(answer))
 
-    def identity_over_tls(self, tls: ssl.SSLSocket, endpoint: Endpoint, settings: GuardSettings,
-                          deadline: Deadline) -> IdentityOverTls:
+    def identity_over_tls(self, tls: ssl.SSLSocket, ready: StartTls, endpoint: Endpoint,
+                          settings: GuardSettings, deadline: Deadline) -> IdentityOverTls:
         user, database = settings.probe_user, settings.dbname or DEFAULT_DBNAME
         attempted = f"the same StartupMessage over TLS (user {user!r}, database {database!r}); no password sent"
         send_all(tls, startup_message(user, database), deadline, "StartupMessage over TLS")  # type: ignore[arg-type]
@@ -114,7 +116,8 @@ class PostgresAdapter:
         params = self._params(endpoint, settings, sslmode="disable", password=decoy_password())
         return self._attempt(attempted, params, settings, expect="plaintext")
 
-    def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion) -> DriverAttempt:
+    def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion,
+                      contexts: TlsContexts) -> DriverAttempt:
         attempted = (
             f"psycopg connect with sslmode=require, ssl_max_protocol_version={version.server_setting} "
             f"as {settings.user!r} and a deliberately wrong password"

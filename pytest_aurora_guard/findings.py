@@ -6,11 +6,24 @@ Findings are engine-neutral; the engine adapters produce them and ``checks.py`` 
 from __future__ import annotations
 
 import enum
+import socket
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from .tls_probe import HandshakeOutcome
 from .tls_versions import TlsVersion
+
+
+@dataclass
+class StartTls:
+    """A connection brought to the point where a TLS ClientHello is expected.
+
+    ``greeting`` is what the server said first (MySQL's HandshakeV10; nothing for PostgreSQL),
+    needed to speak to it again over the TLS session.
+    """
+
+    sock: socket.socket
+    greeting: Any = None
 
 
 class PlaintextKind(enum.Enum):

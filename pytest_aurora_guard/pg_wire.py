@@ -80,9 +80,13 @@ def startup_message(user: str, database: str) -> bytes:
     return struct.pack("!I", len(body) + 4) + body
 
 
+def _is_mysql_greeting(first: bytes) -> bool:
+    return len(first) >= 5 and first[3] == 0 and first[4] == 0x0A
+
+
 def describe_foreign_bytes(first: bytes) -> str:
     """Say what a non-PostgreSQL answer looks like, so the user learns what is really listening."""
-    if len(first) >= 5 and first[4] == 0x0A and first[3] == 0:
+    if _is_mysql_greeting(first):
         version = first[5:].split(b"\0", 1)[0].decode("ascii", "replace")
         return f"a MySQL-protocol server greeting (server version {version!r})"
     if first.startswith(b"HTTP/") or first[:4] in (b"GET ", b"<htm", b"<!DO"):
@@ -105,8 +109,9 @@ def request_tls(sock: socket.socket, deadline: Deadline) -> bool:
         raise WrongEngineError(
             f"the server answered SSLRequest with an error instead of 'S' or 'N' ({answer[:60]!r})"
         )
+    hint = "; it is a MySQL-compatible server: configure it as mysql://HOST:PORT" if _is_mysql_greeting(answer) else ""
     raise WrongEngineError(
-        f"the server answered SSLRequest with {describe_foreign_bytes(answer)}, not PostgreSQL's 'S' or 'N'"
+        f"the server answered SSLRequest with {describe_foreign_bytes(answer)}, not PostgreSQL's 'S' or 'N'{hint}"
     )
 
 
@@ -129,11 +134,9 @@ def read_startup_answer(sock: socket.socket, deadline: Deadline) -> StartupAnswe
     header = recv_exact(sock, 5, deadline, "the answer to the StartupMessage")
     kind, length = header[:1], struct.unpack("!I", header[1:5])[0]
     if kind not in (b"E", b"R") or not 4 <= length <= _MAX_PREAUTH_MESSAGE:
-        more = _peek_rest(sock)
-        raise WrongEngineError(
-            "the server answered the StartupMessage with "
-            f"{describe_foreign_bytes(header + more)}"
-        )
+        seen = header + _peek_rest(sock)
+        hint = "; it is a MySQL-compatible server: configure it as mysql://HOST:PORT" if _is_mysql_greeting(seen) else ""
+        raise WrongEngineError(f"the server answered the StartupMessage with {describe_foreign_bytes(seen)}{hint}")
     body = recv_exact(sock, length - 4, deadline, "the rest of the server's answer")
     if kind == b"E":
         return parse_error_response(body)

@@ -20,6 +20,7 @@ from .findings import (
     IdentityOverTls,
     ModernHandshake,
     PlaintextFinding,
+    StartTls,
     VersionHandshake,
 )
 from .net import Deadline, close_quietly, connect
@@ -39,16 +40,17 @@ class EngineAdapter(Protocol):
     engine: Engine
     remedies: Remedies
 
-    def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> socket.socket: ...
+    def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> StartTls: ...
 
     def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline) -> PlaintextFinding: ...
 
-    def identity_over_tls(self, tls: Any, endpoint: Endpoint, settings: GuardSettings,
+    def identity_over_tls(self, tls: Any, ready: StartTls, endpoint: Endpoint, settings: GuardSettings,
                           deadline: Deadline) -> Optional[IdentityOverTls]: ...
 
     def driver_plaintext(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt: ...
 
-    def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion) -> DriverAttempt: ...
+    def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion,
+                      contexts: TlsContexts) -> DriverAttempt: ...
 
     def driver_verified(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt: ...
 
@@ -152,7 +154,7 @@ class EndpointProbe:
             self._submit(key, lambda: adapter.driver_plaintext(endpoint, settings))
         elif isinstance(key, tuple) and key[0] == "driver_capped":
             capped = cast(TlsVersion, key[1])
-            self._submit(key, lambda: adapter.driver_capped(endpoint, settings, capped))
+            self._submit(key, lambda: adapter.driver_capped(endpoint, settings, capped, self._contexts))
         elif key == "driver_verified":
             self._submit(key, lambda: adapter.driver_verified(endpoint, settings))
         else:
@@ -196,14 +198,15 @@ class EndpointProbe:
         attempted = (f"STARTTLS ({adapter.engine.display_name}) then a handshake as a modern default "
                      "client offers it (TLS 1.2-1.3, default suites)")
         deadline = Deadline(self.settings.timeout)
-        sock = adapter.open_tls_ready(endpoint, deadline)
+        ready = adapter.open_tls_ready(endpoint, deadline)
+        sock = ready.sock
         try:
             outcome, tls = handshake(sock, self._contexts.modern, server_name=endpoint.server_name,
                                      deadline=deadline)
             identity = None
             if tls is not None:
                 try:
-                    identity = adapter.identity_over_tls(tls, endpoint, self.settings, deadline)
+                    identity = adapter.identity_over_tls(tls, ready, endpoint, self.settings, deadline)
                 except ProbeError as exc:
                     identity = IdentityOverTls("the same identity over TLS", f"no answer: {exc}", None)
                 finally:
@@ -219,7 +222,7 @@ class EndpointProbe:
         if isinstance(context, HandshakeNotOffered):
             return VersionHandshake(attempted, version, context)
         deadline = Deadline(self.settings.timeout)
-        sock = adapter.open_tls_ready(endpoint, deadline)
+        sock = adapter.open_tls_ready(endpoint, deadline).sock
         try:
             outcome, tls = handshake(sock, context, server_name=endpoint.server_name, deadline=deadline)
             if tls is not None:

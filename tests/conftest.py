@@ -10,7 +10,7 @@ import pytest
 from tests.support.pki import TestPki, make_pki
 from tests.support.postgres import PgProfile, RunningPostgres, start_postgres
 
-pytest_plugins = ["tests.guard_helpers"]
+pytest_plugins = ["tests.guard_helpers", "tests.mariadb_fixtures"]
 
 
 @pytest.fixture(scope="session")
