@@ -19,7 +19,6 @@ from .probe import EndpointProbe
 from .settings import GuardSettings
 from .tls_probe import (
     HandshakeCompleted,
-    HandshakeInconclusive,
     HandshakeNotOffered,
     HandshakeRefused,
 )

@@ -8,11 +8,13 @@ in plaintext contrasted with the same credentials logging in over verified TLS, 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 import ssl
 from typing import Any, Optional
 
+from . import mysql_wire
 from .credentials import decoy_password
 from .endpoints import Endpoint, Engine
 from .errors import ProbeError, TlsNotOffered, WrongEngineError
@@ -40,7 +42,7 @@ from .mysql_wire import (
     read_login_answer,
     ssl_request_packet,
 )
-from .net import Deadline, NetworkError, close_quietly, connect, send_all
+from .net import Deadline, close_quietly, connect, send_all
 from .pg_wire import request_tls
 from .remedies import Remedies
 from .settings import GuardSettings
@@ -86,7 +88,7 @@ class _RefuseCleartext:
 _NO_CLEARTEXT_PLUGINS = {"mysql_clear_password": _RefuseCleartext, "dialog": _RefuseCleartext}
 
 
-def read_greeting_or_identify(sock: socket.socket, deadline: Deadline) -> MySqlGreeting:
+def read_greeting_or_identify(sock: socket.socket, deadline: Deadline) -> mysql_wire.MySqlGreeting:
     """Read the greeting; if the server stays silent, find out whether it is PostgreSQL."""
     sock.settimeout(min(_GREETING_WAIT, deadline.remaining()))
     try:
@@ -152,8 +154,8 @@ class MySqlAdapter:
         flags = int.from_bytes(plain[:4], "little") | CLIENT_SSL
         payload = flags.to_bytes(4, "little") + plain[4:]
         attempted = f"the same empty-password login as {settings.probe_user!r} over TLS"
-        send_all(tls, frame(payload, 2), deadline, "the login packet over TLS")  # type: ignore[arg-type]
-        answer = read_login_answer(tls, deadline)  # type: ignore[arg-type]
+        send_all(tls, frame(payload, 2), deadline, "the login packet over TLS")
+        answer = read_login_answer(tls, deadline)
         if answer.kind is LoginAnswerKind.OK:
             _quit(tls)
         refused_for_transport = answer.error is not None and answer.error.code == ER_SECURE_TRANSPORT_REQUIRED
@@ -270,7 +272,5 @@ class MySqlAdapter:
 
 def _quit(sock: Any) -> None:
     """Close an established session at once, politely."""
-    try:
+    with contextlib.suppress(OSError):
         sock.sendall(COM_QUIT)
-    except OSError:
-        pass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import socket
 import ssl
 from typing import Any
 
@@ -48,6 +47,9 @@ _TLS_REFUSED = re.compile(
 )
 _CERT_FAILED = re.compile(r"certificate verify failed|server certificate for .* does not match|"
                           r"root certificate file .* does not exist|could not read root certificate", re.I)
+
+# The server's own view of this backend's encryption (a constant query: no user input in it).
+_SESSION_TLS_QUERY = "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 
 REMEDIES = Remedies(
     plaintext="set rds.force_ssl=1 in the DB cluster parameter group (self-managed PostgreSQL: "
@@ -97,9 +99,9 @@ class PostgresAdapter:
                           settings: GuardSettings, deadline: Deadline) -> IdentityOverTls:
         user, database = settings.probe_user, settings.dbname or DEFAULT_DBNAME
         attempted = f"the same StartupMessage over TLS (user {user!r}, database {database!r}); no password sent"
-        send_all(tls, startup_message(user, database), deadline, "StartupMessage over TLS")  # type: ignore[arg-type]
-        answer = read_startup_answer(tls, deadline)  # type: ignore[arg-type]
-        terminate(tls)  # type: ignore[arg-type]
+        send_all(tls, startup_message(user, database), deadline, "StartupMessage over TLS")
+        answer = read_startup_answer(tls, deadline)
+        terminate(tls)
         if isinstance(answer, PgAuthenticationRequest):
             return IdentityOverTls(attempted, answer.render(), True)
         if answer.sqlstate == _INVALID_AUTHORIZATION and _ENCRYPTED_REFUSAL.search(answer.message):
@@ -130,7 +132,7 @@ class PostgresAdapter:
         params = self._verified_params(endpoint, settings)
         attempted = (
             f"psycopg connect with sslmode=verify-full (sslrootcert={params['sslrootcert']}) as "
-            f"{settings.user!r}, then SELECT ssl, version, cipher FROM pg_stat_ssl for this backend"
+            f"{settings.user!r}, then read this backend's row of pg_stat_ssl (ssl, version, cipher)"
         )
         return self._attempt(attempted, params, settings, expect="verified")
 
@@ -176,9 +178,7 @@ class PostgresAdapter:
         try:
             if expect != "verified":
                 return DriverAttempt(attempted, "the connection succeeded", DriverKind.CONNECTED)
-            row = conn.execute(
-                "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
-            ).fetchone()
+            row = conn.execute(_SESSION_TLS_QUERY).fetchone()
         finally:
             conn.close()
         if row is None:

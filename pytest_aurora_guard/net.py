@@ -6,6 +6,7 @@ error after that many seconds, never a hang and never a pass.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from dataclasses import dataclass
@@ -110,7 +111,5 @@ def send_all(sock: socket.socket, data: bytes, deadline: Deadline, what: str) ->
 
 
 def close_quietly(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass

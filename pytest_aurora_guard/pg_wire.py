@@ -6,6 +6,7 @@ Layouts from the PostgreSQL protocol documentation (``protocol-message-formats``
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -80,6 +81,9 @@ def startup_message(user: str, database: str) -> bytes:
     return struct.pack("!I", len(body) + 4) + body
 
 
+_MYSQL_HINT = "; it is a MySQL-compatible server: configure it as mysql://HOST:PORT"
+
+
 def _is_mysql_greeting(first: bytes) -> bool:
     return len(first) >= 5 and first[3] == 0 and first[4] == 0x0A
 
@@ -109,7 +113,7 @@ def request_tls(sock: socket.socket, deadline: Deadline) -> bool:
         raise WrongEngineError(
             f"the server answered SSLRequest with an error instead of 'S' or 'N' ({answer[:60]!r})"
         )
-    hint = "; it is a MySQL-compatible server: configure it as mysql://HOST:PORT" if _is_mysql_greeting(answer) else ""
+    hint = _MYSQL_HINT if _is_mysql_greeting(answer) else ""
     raise WrongEngineError(
         f"the server answered SSLRequest with {describe_foreign_bytes(answer)}, not PostgreSQL's 'S' or 'N'{hint}"
     )
@@ -135,7 +139,7 @@ def read_startup_answer(sock: socket.socket, deadline: Deadline) -> StartupAnswe
     kind, length = header[:1], struct.unpack("!I", header[1:5])[0]
     if kind not in (b"E", b"R") or not 4 <= length <= _MAX_PREAUTH_MESSAGE:
         seen = header + _peek_rest(sock)
-        hint = "; it is a MySQL-compatible server: configure it as mysql://HOST:PORT" if _is_mysql_greeting(seen) else ""
+        hint = _MYSQL_HINT if _is_mysql_greeting(seen) else ""
         raise WrongEngineError(f"the server answered the StartupMessage with {describe_foreign_bytes(seen)}{hint}")
     body = recv_exact(sock, length - 4, deadline, "the rest of the server's answer")
     if kind == b"E":
@@ -181,7 +185,5 @@ def _parse_authentication(body: bytes) -> PgAuthenticationRequest:
 
 def terminate(sock: socket.socket) -> None:
     """Say goodbye politely so the server logs a clean disconnect, not an EOF."""
-    try:
+    with contextlib.suppress(OSError):
         sock.sendall(b"X" + struct.pack("!I", 4))
-    except OSError:
-        pass

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, Callable, Optional
 
 import pytest
@@ -61,8 +62,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.CA_BUNDLE, default=None, metavar="PEM")
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
-            kind = "linelist" if spec is opts.ENDPOINT else "string"
-            parser.addini(spec.ini, help=spec.help, type=kind, default=[] if kind == "linelist" else "")
+            if spec is opts.ENDPOINT:
+                parser.addini(spec.ini, help=spec.help, type="linelist", default=[])
+            else:
+                parser.addini(spec.ini, help=spec.help, type="string", default="")
     _drift_add_options(parser)
 
 
@@ -177,7 +180,7 @@ class GuardSession:
         probe = self.run.probe(item.endpoint)
         return item.spec.judge(probe, item.version)
 
-    def _wanted(self, items: list[pytest.Item]) -> dict[Endpoint, list[Hashable]]:
+    def _wanted(self, items: list[pytest.Item]) -> Mapping[Endpoint, Iterable[Hashable]]:
         wanted: dict[Endpoint, list[Hashable]] = {}
         for item in items:
             if isinstance(item, AuroraCheckItem):
@@ -258,7 +261,5 @@ def aurora_connect(aurora_probe: EndpointProbe) -> Iterator[Callable[..., Any]]:
 
     yield connect
     for connection in opened:
-        try:
+        with contextlib.suppress(Exception):  # closing is best effort after the test
             connection.close()
-        except Exception:  # noqa: S110 - closing is best effort after the test
-            pass

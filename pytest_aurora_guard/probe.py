@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Optional, Protocol, TypeVar, cast
 
@@ -42,7 +42,9 @@ class EngineAdapter(Protocol):
 
     def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> StartTls: ...
 
-    def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline) -> PlaintextFinding: ...
+    def plaintext_attempt(
+        self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline
+    ) -> PlaintextFinding: ...
 
     def identity_over_tls(self, tls: Any, ready: StartTls, endpoint: Endpoint, settings: GuardSettings,
                           deadline: Deadline) -> Optional[IdentityOverTls]: ...
@@ -245,7 +247,7 @@ class ProbeRun:
     def probe(self, endpoint: Endpoint) -> EndpointProbe:
         return self.probes[endpoint]
 
-    def prefetch(self, wanted: dict[Endpoint, Iterable[Hashable]]) -> None:
+    def prefetch(self, wanted: Mapping[Endpoint, Iterable[Hashable]]) -> None:
         """Start every wanted observation at once: engines first (all in parallel), then the rest."""
         for endpoint in wanted:
             self.probes[endpoint].start_engine_detection()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -28,10 +29,8 @@ def tcp_peer(on_connect: Optional[Callable[[socket.socket], None]]) -> Iterator[
             except (socket.timeout, OSError):
                 continue
             connections.append(conn)
-            try:
+            with contextlib.suppress(OSError):
                 on_connect(conn)  # type: ignore[misc]
-            except OSError:
-                pass
 
     thread = threading.Thread(target=serve, daemon=True) if on_connect is not None else None
     if thread is not None:

@@ -16,13 +16,15 @@ class TestInertWithoutEndpoints:
     def test_an_empty_directory_collects_nothing(self, run_guard):
         run = run_guard()
         assert run.result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
-        assert "aurora-guard:" not in run.output and "aurora-guard summary" not in run.output
+        assert "aurora-guard:" not in run.output
+        assert "aurora-guard summary" not in run.output
 
     def test_a_projects_own_tests_run_untouched(self, run_guard, pytester):
         pytester.makepyfile(test_project=PROJECT_TEST)
         run = run_guard()
         run.result.assert_outcomes(passed=1)
-        assert "aurora-guard:" not in run.output and "aurora-guard summary" not in run.output
+        assert "aurora-guard:" not in run.output
+        assert "aurora-guard summary" not in run.output
 
     def test_policy_settings_alone_do_not_activate_the_guard(self, run_guard, pytester):
         pytester.makeini("[pytest]\naurora_min_tls = TLSv1.2\naurora_timeout = 3\n")
@@ -54,7 +56,8 @@ class TestItems:
         without = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q").output
         with_user = run_guard(f"--aurora-endpoint={endpoint}", "--aurora-user=guard", "--collect-only", "-q").output
         assert "driver_" not in without
-        assert "driver_verified_session" in with_user and "9 tests collected" in with_user
+        assert "driver_verified_session" in with_user
+        assert "9 tests collected" in with_user
 
     def test_one_marker_per_check_selects_it(self, run_guard, endpoint):
         run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q", "-m", "aurora_tls_version_refused")
@@ -125,7 +128,8 @@ class TestOutput:
         junit = tmp_path / "junit.xml"
         run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--junitxml={junit}", "-k", "plaintext")
         xml = junit.read_text()
-        assert 'name="aurora_guard_verdict"' in xml and "&quot;outcome&quot;: &quot;passed&quot;" in xml
+        assert 'name="aurora_guard_verdict"' in xml
+        assert "&quot;outcome&quot;: &quot;passed&quot;" in xml
 
 
 class TestSecretsNeverLeak:
@@ -146,8 +150,8 @@ class TestSecretsNeverLeak:
                         f"--aurora-password={self.SECRET}", f"--aurora-ca-bundle={other_ca}",
                         "-vv", "-l", "--tb=long", "-rA", f"--junitxml={junit}")
         assert run.outcome_of("driver_verified_session") == "failed"  # a failure path did run
-        assert run.outcome_of("test_fails_with_settings_in_locals[postgresql://127.0.0.1:%d]"
-                              % pg_hardened.port) == "failed"
+        user_test = f"test_fails_with_settings_in_locals[postgresql://127.0.0.1:{pg_hardened.port}]"
+        assert run.outcome_of(user_test) == "failed"
         assert self.SECRET not in run.output
         assert self.SECRET not in junit.read_text()
         assert "Secret('***')" in run.output

@@ -126,5 +126,5 @@ def test_an_allowlist_file_accepts_openssl_and_iana_names_with_comments(run_guar
     allowlist.write_text("# reviewed 2026-11\nTLS_AES_256_GCM_SHA384\nECDHE-RSA-AES256-GCM-SHA384  # TLS 1.2\n")
     run = run_guard(f"--aurora-endpoint={closed_endpoint}", f"--aurora-cipher-allowlist={allowlist}",
                     "--collect-only")
-    assert ("2 suites from file" in run.output
-            and "TLS_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" in run.output)
+    assert "2 suites from file" in run.output
+    assert "TLS_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" in run.output
