@@ -225,16 +225,19 @@ def _probe_version(
         del remaining[: len(bundle)]
 
     if accepted:
+        rest = f"; the rest refused ({refusals[-1]})" if refusals else ""
         return finish(
             VersionStatus.ACCEPTED,
             True,
-            f"{len(accepted)} of {total} {version.label} suites accepted; the rest refused "
-            f"({refusals[-1]})",
+            f"{len(accepted)} of {total} {version.label} suites accepted{rest}",
         )
     return finish(
         VersionStatus.REFUSED,
         True,
-        f"{version.label} spoken but none of its {total} suites accepted ({refusals[-1]})",
+        f"none of the {total} {version.label} suites accepted, offered in "
+        f"{len(attempts)} ClientHellos, each answered with {refusals[-1]}"
+        if len(set(refusals)) == 1
+        else f"none of the {total} {version.label} suites accepted: {'; '.join(refusals)}",
     )
 
 

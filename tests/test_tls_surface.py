@@ -91,10 +91,8 @@ def permissive_surface(permissive_server: OpenSslServer) -> Tuple[TlsSurface, in
 
 def s_client_accepts(address: Tuple[str, int], version: TlsVersion, name: str) -> bool:
     """One full handshake by openssl s_client offering only ``name`` in ``version``."""
-    if version is TlsVersion.TLSv1_3:
-        suite_args = ["-ciphersuites", name]
-    else:
-        suite_args = ["-cipher", f"{name}:@SECLEVEL=0"]
+    tls13 = version is TlsVersion.TLSv1_3
+    suite_args = ["-ciphersuites", name] if tls13 else ["-cipher", f"{name}:@SECLEVEL=0"]
     result = subprocess.run(
         ["openssl", "s_client", "-brief", "-connect", f"{address[0]}:{address[1]}",
          _S_CLIENT_FLAG[version], *suite_args],
@@ -247,7 +245,11 @@ def test_every_hello_offers_at_most_128_suites_and_together_all_the_registry_kno
         s.code for s in REGISTRY.for_version(TlsVersion.TLSv1_2)
     ]
     assert tls12.status is VersionStatus.REFUSED
-    assert "none of its" in tls12.reason
+    assert tls12.reason == (
+        f"none of the {len(REGISTRY.for_version(TlsVersion.TLSv1_2))} TLSv1.2 suites accepted, "
+        f"offered in {len(offered)} ClientHellos, each answered with fatal alert 40 "
+        "(handshake_failure)"
+    )
 
 
 def _silent(peer: List[RawPeer]) -> Callable[[socket.socket], object]:
@@ -323,6 +325,25 @@ def test_a_connection_lost_midway_keeps_what_was_accepted_but_marks_the_list_inc
     assert not tls12.complete
     assert "left unresolved" in tls12.reason
     assert "closed by the server" in tls12.reason
+
+
+def test_a_server_that_accepts_every_suite_offered_is_complete_without_a_refusal(
+    raw_peer: Peer,
+) -> None:
+    def accept_anything(conn: socket.socket) -> None:
+        hello = parse_client_hello(read_record(conn))
+        body = server_hello_body(version=0x0302, suite=hello.suites[0], extensions=b"")
+        conn.sendall(record(22, body))
+
+    peer = raw_peer(accept_anything)
+    surface = enumerate_surface(
+        Connector(peer.address), versions=[TlsVersion.TLSv1_1], server_name=None, timeout=2
+    )
+    tls11 = surface.for_version(TlsVersion.TLSv1_1)
+    candidates = len(REGISTRY.for_version(TlsVersion.TLSv1_1))
+    assert tls11.status is VersionStatus.ACCEPTED
+    assert tls11.complete
+    assert len(tls11.accepted_suites) == tls11.connections == candidates
 
 
 def test_an_unreachable_server_is_inconclusive_with_the_connection_error() -> None:
