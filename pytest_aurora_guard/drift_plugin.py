@@ -264,7 +264,10 @@ class DriftPlugin:
         self, session: pytest.Session, items: list[pytest.Item]
     ) -> None:
         # tryfirst: added before pytest's own -k / -m deselection runs, so that applies to us.
-        collector = EngineDefaultsCollector.from_parent(session, name=COLLECTOR_NAME)
+        # An explicit nodeid: derived from the session's empty one it would start with "::".
+        collector = EngineDefaultsCollector.from_parent(
+            session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME
+        )
         for target in self.gate.settings.targets:
             item = EngineDefaultsItem.from_parent(
                 collector, name=target.label, target=target, plugin=self
@@ -289,7 +292,12 @@ class DriftPlugin:
         for target in settings.targets:
             record = self.gate.updates.get(target)
             path = _relative(settings.baseline_file(target), root)
-            if record is None:
+            fetched = self.gate.fetched.get(target)
+            if record is None and fetched is not None and fetched.error is not None:
+                terminalreporter.write_line(
+                    f"NOT WRITTEN {path}: nothing written: {fetched.error}", red=True
+                )
+            elif record is None:
                 terminalreporter.write_line(f"not run    {path} (check deselected)")
             elif record.outcome is None:
                 terminalreporter.write_line(f"NOT WRITTEN {path}: {record.error}", red=True)

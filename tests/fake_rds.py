@@ -118,6 +118,11 @@ class FakeRds:
     def calls_for(self, family: str, region: str = "us-east-1") -> int:
         return self.calls[(region, family)]
 
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.requests.clear()
+
     # -- the wire -------------------------------------------------------------------------------
 
     def handle(self, form: Mapping[str, str], authorization: str) -> tuple[int, str]:
