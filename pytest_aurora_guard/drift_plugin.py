@@ -59,9 +59,7 @@ class _Setting:
         return resolve(config, dest=self.dest, flag=self.flag, env=self.env, ini=self.ini)
 
 
-_REGIONS = _Setting(
-    "aurora_aws_regions", "--aws-region", "AURORA_GUARD_AWS_REGION", "aurora_aws_regions"
-)
+_REGIONS = _Setting("aurora_aws_regions", "--aws-region", "AURORA_GUARD_AWS_REGION", "aurora_aws_regions")
 _FAMILIES = _Setting(
     "aurora_engine_families",
     "--aurora-engine-family",
@@ -117,9 +115,7 @@ def add_options(parser: pytest.Parser) -> None:
         help="fetch AWS's current engine defaults and rewrite the baselines (every file present "
         "plus the configured families) instead of checking them; review with git diff",
     )
-    parser.addini(
-        "aurora_aws_regions", type="linelist", default=[], help="regions for the drift gate"
-    )
+    parser.addini("aurora_aws_regions", type="linelist", default=[], help="regions for the drift gate")
     parser.addini(
         "aurora_engine_families",
         type="linelist",
@@ -143,13 +139,9 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
-def register(
-    config: pytest.Config, *, endpoints_configured: bool, allowlist: AllowlistLike
-) -> None:
+def register(config: pytest.Config, *, endpoints_configured: bool, allowlist: AllowlistLike) -> None:
     """Activate the drift gate when the run asks for it; stay inert (no AWS call) otherwise."""
-    config.addinivalue_line(
-        "markers", "aurora_guard: a transport-security check of pytest-aurora-guard"
-    )
+    config.addinivalue_line("markers", "aurora_guard: a transport-security check of pytest-aurora-guard")
     config.addinivalue_line(
         "markers",
         f"{MARKER}: aurora-guard check that AWS's engine defaults for one region and DB "
@@ -164,16 +156,12 @@ def register(
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         wire = workerinput.get(WIRE_KEY)
-        gate = (
-            DriftGate(settings, reader=None) if wire is None else DriftGate.replica(settings, wire)
-        )
+        gate = DriftGate(settings, reader=None) if wire is None else DriftGate.replica(settings, wire)
     else:
         gate = DriftGate(settings, EngineDefaultsReader())
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistControllerHooks(gate), f"{PLUGIN_NAME}-xdist")
-    config.pluginmanager.register(
-        DriftPlugin(gate, allowlist, is_worker=workerinput is not None), PLUGIN_NAME
-    )
+    config.pluginmanager.register(DriftPlugin(gate, allowlist, is_worker=workerinput is not None), PLUGIN_NAME)
 
 
 def _gate_settings(config: pytest.Config, endpoints_configured: bool) -> Optional[GateSettings]:
@@ -183,10 +171,7 @@ def _gate_settings(config: pytest.Config, endpoints_configured: bool) -> Optiona
     if not (endpoints_configured or families or update):
         return None
     dir_setting = _BASELINE_DIR.resolve(config)
-    if dir_setting is None:
-        baseline_dir = config.rootpath / "baselines"
-    else:
-        baseline_dir = ini_relative_path(config, dir_setting)
+    baseline_dir = config.rootpath / "baselines" if dir_setting is None else ini_relative_path(config, dir_setting)
     present = discover_baselines(baseline_dir)
     regions = _regions(config, families_setting) if families else []
     targets = targets_for(families, regions, present)
@@ -198,9 +183,7 @@ def _gate_settings(config: pytest.Config, endpoints_configured: bool) -> Optiona
                 "FAMILY (and --aws-region REGION)."
             )
         return None
-    tracked = parse_tracked_parameters(
-        config.getini("aurora_tracked_parameters"), "ini key aurora_tracked_parameters"
-    )
+    tracked = parse_tracked_parameters(config.getini("aurora_tracked_parameters"), "ini key aurora_tracked_parameters")
     for target in targets:
         tracked_parameters_for(target.family, tracked)  # an unknown engine is a usage error now
     command_options: tuple[str, ...] = ()
@@ -260,18 +243,12 @@ class DriftPlugin:
         self.gate, self.allowlist, self.is_worker = gate, allowlist, is_worker
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(
-        self, session: pytest.Session, items: list[pytest.Item]
-    ) -> None:
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
         # tryfirst: added before pytest's own -k / -m deselection runs, so that applies to us.
         # An explicit nodeid: derived from the session's empty one it would start with "::".
-        collector = EngineDefaultsCollector.from_parent(
-            session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME
-        )
+        collector = EngineDefaultsCollector.from_parent(session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME)
         for target in self.gate.settings.targets:
-            item = EngineDefaultsItem.from_parent(
-                collector, name=target.label, target=target, plugin=self
-            )
+            item = EngineDefaultsItem.from_parent(collector, name=target.label, target=target, plugin=self)
             item.add_marker("aurora_guard")
             item.add_marker(MARKER)
             items.append(item)
@@ -294,9 +271,7 @@ class DriftPlugin:
             path = _relative(settings.baseline_file(target), root)
             fetched = self.gate.fetched.get(target)
             if record is None and fetched is not None and fetched.error is not None:
-                terminalreporter.write_line(
-                    f"NOT WRITTEN {path}: nothing written: {fetched.error}", red=True
-                )
+                terminalreporter.write_line(f"NOT WRITTEN {path}: nothing written: {fetched.error}", red=True)
             elif record is None:
                 terminalreporter.write_line(f"not run    {path} (check deselected)")
             elif record.outcome is None:
@@ -371,11 +346,9 @@ class EngineDefaultsItem(pytest.Item):
                 pytest.fail(f"Baseline {record.path} not updated: {record.error}", pytrace=False)
             self.user_properties.append((UPDATE_PROPERTY, record.outcome.value))
             return
-        path = settings.baseline_file(target)
+        path = Path(_relative(settings.baseline_file(target), self.config.invocation_params.dir))
         if self.baseline is None:
-            pytest.fail(
-                render_missing(target, path, settings.update_command(target)), pytrace=False
-            )
+            pytest.fail(render_missing(target, path, settings.update_command(target)), pytrace=False)
         assert self.current is not None  # setup() failed otherwise
         report = compare(self.baseline, self.current)
         if report.drifted:
