@@ -33,6 +33,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
     from mypy_boto3_rds import RDSClient
 
 OPERATION = "DescribeEngineDefaultClusterParameters"
@@ -125,7 +126,7 @@ class EngineDefaultsReader:
         self._botocore_session: Optional[botocore.session.Session] = None
         self._session: Optional[boto3.session.Session] = None
         self._clients: dict[str, RDSClient] = {}
-        self._secrets: tuple[str, ...] = ()
+        self._scrubber = _Scrubber(())
 
     def fetch(self, region: str, family: str) -> FetchedEngineDefaults:
         """Read every page of ``DescribeEngineDefaultClusterParameters`` for ``family``.
@@ -141,9 +142,7 @@ class EngineDefaultsReader:
                 endpoint = str(client.meta.endpoint_url)
                 where = f"{where} at {endpoint}"
                 paginator = client.get_paginator("describe_engine_default_cluster_parameters")
-                for page in paginator.paginate(
-                    DBParameterGroupFamily=family, PaginationConfig={"PageSize": PAGE_SIZE}
-                ):
+                for page in paginator.paginate(DBParameterGroupFamily=family, PaginationConfig={"PageSize": PAGE_SIZE}):
                     pages += 1
                     parameters.extend(_parse_page(page, family, where, pages))
         except botocore.exceptions.ClientError as exc:
@@ -184,10 +183,7 @@ class EngineDefaultsReader:
             credentials = session.get_credentials()
             if credentials is None:
                 raise _no_credentials(f"{OPERATION} in region {region}", "none found")
-            frozen = credentials.get_frozen_credentials()
-            self._secrets = tuple(
-                s for s in (frozen.secret_key, frozen.token, frozen.access_key) if s
-            )
+            self._scrubber = _Scrubber.of(credentials)
             config = botocore.config.Config(
                 retries={"mode": self._retry_mode()},
                 user_agent_extra="pytest-aurora-guard",
@@ -218,9 +214,7 @@ class EngineDefaultsReader:
         configured = self._botocore_session.get_config_variable("retry_mode")
         return "adaptive" if configured == "adaptive" else "standard"
 
-    def _classify(
-        self, exc: botocore.exceptions.ClientError, where: str, family: str, region: str
-    ) -> AwsApiError:
+    def _classify(self, exc: botocore.exceptions.ClientError, where: str, family: str, region: str) -> AwsApiError:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
         message = self._scrub(str(error.get("Message", "")))
@@ -258,9 +252,33 @@ class EngineDefaultsReader:
         return AwsApiError(f"{answer} Nothing was compared or written; rerun once RDS answers.")
 
     def _scrub(self, text: str) -> str:
+        return self._scrubber(text)
+
+
+class _Scrubber:
+    """Removes the run's credential strings (and anything shaped like a key id) from text.
+
+    The strings live only inside this object, whose repr hides them, so no traceback local
+    (``pytest --showlocals``) or debugger view prints them.
+    """
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        self._secrets = secrets
+
+    @classmethod
+    def of(cls, credentials: Credentials) -> _Scrubber:
+        frozen = credentials.get_frozen_credentials()
+        return cls(tuple(s for s in (frozen.secret_key, frozen.token, frozen.access_key) if s))
+
+    def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
         return _ACCESS_KEY_ID.sub("[redacted access key id]", text)
+
+    def __repr__(self) -> str:
+        return f"<_Scrubber of {len(self._secrets)} hidden value(s)>"
 
 
 def _no_credentials(where: str, detail: str) -> AwsCredentialsError:
@@ -272,28 +290,20 @@ def _no_credentials(where: str, detail: str) -> AwsCredentialsError:
     )
 
 
-def _parse_page(
-    page: Mapping[str, Any], family: str, where: str, number: int
-) -> Iterator[EngineParameter]:
+def _parse_page(page: Mapping[str, Any], family: str, where: str, number: int) -> Iterator[EngineParameter]:
     """Check one page's shape instead of trusting it: an unexpected body is an error, never []."""
     defaults = page.get("EngineDefaults")
     if not isinstance(defaults, Mapping):
         raise AwsApiError(f"{where}: page {number} has no EngineDefaults element: {page!r:.300}")
     answered_family = defaults.get("DBParameterGroupFamily")
     if answered_family not in (None, family):
-        raise AwsApiError(
-            f"{where}: page {number} describes family {answered_family!r}, not {family!r}."
-        )
+        raise AwsApiError(f"{where}: page {number} describes family {answered_family!r}, not {family!r}.")
     raw_parameters = defaults.get("Parameters", [])
     if not isinstance(raw_parameters, list):
-        raise AwsApiError(
-            f"{where}: page {number} has malformed Parameters: {raw_parameters!r:.300}"
-        )
+        raise AwsApiError(f"{where}: page {number} has malformed Parameters: {raw_parameters!r:.300}")
     for raw in raw_parameters:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("ParameterName"), str):
-            raise AwsApiError(
-                f"{where}: page {number} has a parameter without a name: {raw!r:.300}"
-            )
+            raise AwsApiError(f"{where}: page {number} has a parameter without a name: {raw!r:.300}")
         yield EngineParameter(
             name=raw["ParameterName"],
             value=_optional(raw, "ParameterValue", str, where),
@@ -312,8 +322,7 @@ def _optional(raw: Mapping[str, Any], key: str, kind: type[Any], where: str) -> 
     value = raw.get(key)
     if value is not None and not isinstance(value, kind):
         raise AwsApiError(
-            f"{where}: parameter {raw.get('ParameterName')!r} has {key}={value!r}, "
-            f"expected {kind.__name__}."
+            f"{where}: parameter {raw.get('ParameterName')!r} has {key}={value!r}, expected {kind.__name__}."
         )
     return value
 

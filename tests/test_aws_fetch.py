@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import boto3
+import botocore.exceptions
 import pytest
 
 from pytest_aurora_guard.aws import PAGE_SIZE, EngineDefaultsReader, default_region
@@ -37,9 +41,7 @@ def test_every_page_is_read_with_exactly_one_call_per_page(pg11: FakeRds) -> Non
     assert fetched.pages == PG11_PAGES
     assert pg11.calls_for(FAMILY) == PG11_PAGES
     assert len(fetched.parameters) == 250
-    assert {"ssl_ciphers", "rds.force_ssl", "ssl_max_protocol_version"} <= {
-        p.name for p in fetched.parameters
-    }
+    assert {"ssl_ciphers", "rds.force_ssl", "ssl_max_protocol_version"} <= {p.name for p in fetched.parameters}
 
 
 def test_pages_are_requested_with_the_largest_page_size_and_the_previous_marker(
@@ -69,9 +71,7 @@ def test_the_region_is_the_one_asked_for(aws_env: FakeRds) -> None:
     assert aws_env.calls_for(FAMILY, region="eu-west-1") == 1
 
 
-def test_the_global_endpoint_variable_is_honoured_too(
-    aws_env: FakeRds, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_global_endpoint_variable_is_honoured_too(aws_env: FakeRds, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL_RDS")
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env.url)
     aws_env.serve(FAMILY, filler(3))
@@ -130,9 +130,7 @@ def test_a_family_served_without_parameters_is_an_unknown_family_not_an_empty_pa
         fetch("aurora5.6")
 
 
-def test_missing_credentials_fail_before_any_call(
-    aws_env: FakeRds, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_credentials_fail_before_any_call(aws_env: FakeRds, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     aws_env.serve(FAMILY, filler(3))
@@ -156,8 +154,7 @@ def test_credentials_echoed_by_the_server_are_scrubbed_from_the_message(
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
     pg11.deny(
         "SignatureDoesNotMatch",
-        f"key {ACCESS_KEY_ID} secret {SECRET_ACCESS_KEY} token {SESSION_TOKEN} "
-        "and another ASIAEXAMPLEEXAMPLE12",
+        f"key {ACCESS_KEY_ID} secret {SECRET_ACCESS_KEY} token {SESSION_TOKEN} and another ASIAEXAMPLEEXAMPLE12",
     )
 
     with pytest.raises(AwsApiError) as raised:
@@ -184,7 +181,70 @@ def test_a_server_error_is_an_error_that_says_nothing_was_written(pg11: FakeRds)
 
 
 def test_aws_region_wins_over_aws_default_region() -> None:
-    assert default_region({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}) == (
-        "eu-west-1"
-    )
+    assert default_region({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}) == ("eu-west-1")
     assert default_region({"AWS_DEFAULT_REGION": "us-east-2"}) == "us-east-2"
+
+
+def test_a_named_profile_supplies_credentials_and_region(
+    aws_env: FakeRds, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+        monkeypatch.delenv(name)
+    (tmp_path / "credentials").write_text(
+        f"[drift]\naws_access_key_id = {ACCESS_KEY_ID}\naws_secret_access_key = x\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "config").write_text("[profile drift]\nregion = eu-west-1\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "drift")
+    aws_env.serve(FAMILY, filler(3), region="eu-west-1")
+
+    region = default_region()
+    assert region == "eu-west-1"
+    assert fetch(region=region).pages == 1
+
+
+def test_a_profile_that_does_not_exist_is_a_credentials_error(
+    aws_env: FakeRds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+
+    with pytest.raises(AwsCredentialsError, match="AWS_PROFILE"):
+        fetch()
+
+
+def test_adaptive_retry_mode_also_rides_out_throttling(pg11: FakeRds, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    pg11.throttle(FAMILY, times=1)
+
+    assert fetch().pages == PG11_PAGES
+
+
+def test_the_scrubber_never_shows_the_secrets_it_holds(pg11: FakeRds) -> None:
+    reader = EngineDefaultsReader()
+    reader.fetch(REGION, FAMILY)
+
+    assert SECRET_ACCESS_KEY not in repr(vars(reader))
+
+
+# -- the fake itself keeps AWS's rules -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("max_records", [19, 101])
+def test_the_fake_refuses_a_page_size_outside_20_to_100_as_aws_does(pg11: FakeRds, max_records: int) -> None:
+    client = boto3.session.Session().client("rds", region_name=REGION)
+
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        client.describe_engine_default_cluster_parameters(DBParameterGroupFamily=FAMILY, MaxRecords=max_records)
+
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_the_fake_omits_the_marker_on_the_last_page(pg11: FakeRds) -> None:
+    client = boto3.session.Session().client("rds", region_name=REGION)
+
+    last = client.describe_engine_default_cluster_parameters(DBParameterGroupFamily=FAMILY, Marker=f"{FAMILY}|200")
+
+    assert "Marker" not in last["EngineDefaults"]
+    assert len(last["EngineDefaults"]["Parameters"]) == 50
