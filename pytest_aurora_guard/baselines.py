@@ -60,9 +60,7 @@ _FIELDS: Mapping[str, type[Any]] = {
 
 def validate_region(name: str) -> str:
     if not _REGION.match(name):
-        raise ConfigurationError(
-            f"{name!r} is not an AWS region name (expected something like us-east-1)"
-        )
+        raise ConfigurationError(f"{name!r} is not an AWS region name (expected something like us-east-1)")
     return name
 
 
@@ -147,9 +145,7 @@ class FamilyDefaults:
             tuple(
                 TrackedParameter(
                     name,
-                    ParameterDefault.from_engine_parameter(by_name[name])
-                    if name in by_name
-                    else None,
+                    ParameterDefault.from_engine_parameter(by_name[name]) if name in by_name else None,
                 )
                 for name in sorted(set(tracked))
             ),
@@ -182,9 +178,7 @@ class FamilyDefaults:
             )
         expected_keys = {"family", "parameters", "region", "schema_version"}
         if set(data) != expected_keys:
-            raise BaselineError(
-                f"{where}: top-level keys are {sorted(data)}, expected {sorted(expected_keys)}"
-            )
+            raise BaselineError(f"{where}: top-level keys are {sorted(data)}, expected {sorted(expected_keys)}")
         region, family, raw_parameters = data["region"], data["family"], data["parameters"]
         if not isinstance(region, str) or not isinstance(family, str):
             raise BaselineError(f"{where}: region and family must be strings")
@@ -326,9 +320,7 @@ def _parameter_from_json(raw: Any, where: str) -> Optional[ParameterDefault]:
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) != set(_FIELDS):
-        raise BaselineError(
-            f"{where} must be null or an object with exactly the keys {sorted(_FIELDS)}"
-        )
+        raise BaselineError(f"{where} must be null or an object with exactly the keys {sorted(_FIELDS)}")
     for key, kind in _FIELDS.items():
         value = raw[key]
         if value is not None and not isinstance(value, kind):

@@ -120,9 +120,7 @@ def compare(baseline: FamilyDefaults, current: FamilyDefaults) -> DriftReport:
                 if report_type in ("iterable_item_removed", "values_changed"):
                     removed.setdefault(name, set()).add(str(level.t1))
             elif len(path) == 2:
-                changes.append(
-                    Change(name, ChangeKind.FIELD_CHANGED, str(path[1]), level.t1, level.t2)
-                )
+                changes.append(Change(name, ChangeKind.FIELD_CHANGED, str(path[1]), level.t1, level.t2))
             elif len(path) == 1 and report_type == "dictionary_item_added":
                 changes.append(Change(name, ChangeKind.NEWLY_TRACKED, new=level.t2))
             elif len(path) == 1 and report_type == "dictionary_item_removed":
@@ -161,9 +159,7 @@ def update_command(target: Target, extra_options: Sequence[str] = ()) -> str:
     return " ".join(shlex.quote(word) for word in words)
 
 
-def render_drift(
-    report: DriftReport, *, baseline_file: Path, allowlist: AllowlistLike, command: str
-) -> str:
+def render_drift(report: DriftReport, *, baseline_file: Path, allowlist: AllowlistLike, command: str) -> str:
     target = report.target
     lines = [
         f"AWS changed the engine defaults of {target.family} in {target.region}; they no longer "
@@ -203,16 +199,10 @@ def _render_change(change: Change, allowlist: AllowlistLike, outside: list[str])
         gained = kind is ChangeKind.ALLOWED_ADDED
         noun = "cipher suite" if is_cipher_list else "value"
         count = len(change.values)
-        head = (
-            f"  {name}: AllowedValues {'gained' if gained else 'lost'} {count} "
-            f"{noun}{'' if count == 1 else 's'}:"
-        )
+        head = f"  {name}: AllowedValues {'gained' if gained else 'lost'} {count} {noun}{'' if count == 1 else 's'}:"
         sign = "+" if gained else "-"
         collect = outside if gained else None
-        body = [
-            f"    {sign} {_describe_entry(v, is_cipher_list, allowlist, collect)}"
-            for v in change.values
-        ]
+        body = [f"    {sign} {_describe_entry(v, is_cipher_list, allowlist, collect)}" for v in change.values]
         return [head, *body]
     if kind is ChangeKind.FIELD_CHANGED:
         label = _FIELD_LABELS.get(change.field or "", change.field or "?")
@@ -220,14 +210,8 @@ def _render_change(change: Change, allowlist: AllowlistLike, outside: list[str])
         if change.field == "value" and is_cipher_list:
             old_suites = set(_split(change.old))
             new_suites = set(_split(change.new))
-            lines += [
-                f"    + {_describe_entry(v, True, allowlist, outside)}"
-                for v in sorted(new_suites - old_suites)
-            ]
-            lines += [
-                f"    - {_describe_entry(v, True, allowlist, None)}"
-                for v in sorted(old_suites - new_suites)
-            ]
+            lines += [f"    + {_describe_entry(v, True, allowlist, outside)}" for v in sorted(new_suites - old_suites)]
+            lines += [f"    - {_describe_entry(v, True, allowlist, None)}" for v in sorted(old_suites - new_suites)]
         return lines
     if kind is ChangeKind.APPEARED:
         lines = [f"  {name}: parameter appeared (AWS now returns it): {_summary(change.new)}"]
@@ -237,10 +221,7 @@ def _render_change(change: Change, allowlist: AllowlistLike, outside: list[str])
             lines += [f"    + {_describe_entry(v, True, allowlist, outside)}" for v in entries]
         return lines
     if kind is ChangeKind.DISAPPEARED:
-        return [
-            f"  {name}: parameter disappeared (AWS no longer returns it); it was "
-            f"{_summary(change.old)}"
-        ]
+        return [f"  {name}: parameter disappeared (AWS no longer returns it); it was {_summary(change.old)}"]
     if kind is ChangeKind.NEWLY_TRACKED:
         return [f"  {name}: tracked now, but the baseline does not record it"]
     if kind is ChangeKind.NO_LONGER_TRACKED:
@@ -248,9 +229,7 @@ def _render_change(change: Change, allowlist: AllowlistLike, outside: list[str])
     return [f"  {name}: {change.field or ''} differs: {_show(change.old)} → {_show(change.new)}"]
 
 
-def _describe_entry(
-    entry: str, is_cipher: bool, allowlist: AllowlistLike, outside: Optional[list[str]]
-) -> str:
+def _describe_entry(entry: str, is_cipher: bool, allowlist: AllowlistLike, outside: Optional[list[str]]) -> str:
     """A suite with both names and its code point; flags (and collects) allowlist outsiders."""
     if not is_cipher:
         return repr(entry)
@@ -294,9 +273,7 @@ def _show(value: Any) -> str:
 def _summary(parameter: Any) -> str:
     if not isinstance(parameter, dict):
         return _show(parameter)
-    return ", ".join(
-        f"{_FIELD_LABELS.get(key, key)} {_show(value)}" for key, value in sorted(parameter.items())
-    )
+    return ", ".join(f"{_FIELD_LABELS.get(key, key)} {_show(value)}" for key, value in sorted(parameter.items()))
 
 
 # -- one run of the gate -------------------------------------------------------------------------
@@ -368,9 +345,7 @@ class UpdateRecord:
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> UpdateRecord:
         outcome = None if data["outcome"] is None else WriteOutcome(data["outcome"])
-        return cls(
-            Target(data["region"], data["family"]), Path(data["path"]), outcome, data["error"]
-        )
+        return cls(Target(data["region"], data["family"]), Path(data["path"]), outcome, data["error"])
 
 
 @dataclass
@@ -429,9 +404,7 @@ class DriftGate:
         try:
             tracked = tracked_parameters_for(target.family, self.settings.tracked)
             fetched = self.reader.fetch(target.region, target.family)
-            defaults = FamilyDefaults.from_engine_parameters(
-                target.region, target.family, fetched.parameters, tracked
-            )
+            defaults = FamilyDefaults.from_engine_parameters(target.region, target.family, fetched.parameters, tracked)
         except AuroraGuardError as exc:
             return FetchOutcome(target, error=str(exc))
         return FetchOutcome(target, defaults, fetched.pages)
@@ -446,9 +419,7 @@ class DriftGate:
         try:
             return UpdateRecord(target, path, write_baseline(path, outcome.defaults))
         except OSError as exc:
-            return UpdateRecord(
-                target, path, error=f"could not write {path}: {exc}; the old file is intact"
-            )
+            return UpdateRecord(target, path, error=f"could not write {path}: {exc}; the old file is intact")
 
 
 def _not_shipped(target: Target) -> str:

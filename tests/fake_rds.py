@@ -88,14 +88,10 @@ class FakeRds:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
-    def serve(
-        self, family: str, parameters: Sequence[Mapping[str, Any]], region: str = "us-east-1"
-    ) -> None:
+    def serve(self, family: str, parameters: Sequence[Mapping[str, Any]], region: str = "us-east-1") -> None:
         self.families[(region, family)] = [dict(p) for p in parameters]
 
-    def update_parameter(
-        self, family: str, name: str, region: str = "us-east-1", **fields: Any
-    ) -> None:
+    def update_parameter(self, family: str, name: str, region: str = "us-east-1", **fields: Any) -> None:
         """Change members of one served parameter; a member set to None is removed."""
         for served in self.families[(region, family)]:
             if served["ParameterName"] == name:
@@ -107,9 +103,7 @@ class FakeRds:
                 return
         raise KeyError(name)
 
-    def throttle(
-        self, family: str, times: int, region: str = "us-east-1", code: str = "Throttling"
-    ) -> None:
+    def throttle(self, family: str, times: int, region: str = "us-east-1", code: str = "Throttling") -> None:
         self._throttles[(region, family)] = _Throttle(times, code)
 
     def deny(self, code: str = "AccessDenied", message: str = "", status: int = 403) -> None:
@@ -129,14 +123,10 @@ class FakeRds:
         with self._lock:
             self.requests.append(dict(form))
             if form.get("Action") != ACTION or form.get("Version") != API_VERSION:
-                return _error(
-                    400, "InvalidAction", f"Could not find operation {form.get('Action')}"
-                )
+                return _error(400, "InvalidAction", f"Could not find operation {form.get('Action')}")
             scope = _CREDENTIAL_SCOPE.search(authorization)
             if scope is None:
-                return _error(
-                    403, "MissingAuthenticationToken", "Request is missing Authentication Token"
-                )
+                return _error(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
             region = scope.group(1)
             family = form.get("DBParameterGroupFamily")
             if not family:
@@ -255,9 +245,7 @@ def running_fake_rds() -> Iterator[FakeRds]:
     server = _Server(fake)
     host, port = server.server_address[:2]
     fake.url = f"http://{host}:{port}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-rds", daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-rds", daemon=True)
     thread.start()
     try:
         yield fake

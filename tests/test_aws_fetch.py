@@ -214,11 +214,13 @@ def test_a_profile_that_does_not_exist_is_a_credentials_error(
         fetch()
 
 
-def test_adaptive_retry_mode_also_rides_out_throttling(pg11: FakeRds, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adaptive_retry_mode_also_rides_out_throttling(aws_env: FakeRds, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
-    pg11.throttle(FAMILY, times=1)
+    aws_env.serve(FAMILY, filler(3))
+    aws_env.throttle(FAMILY, times=1)
 
-    assert fetch().pages == PG11_PAGES
+    assert fetch().pages == 1
+    assert aws_env.calls_for(FAMILY) == 2
 
 
 def test_the_scrubber_never_shows_the_secrets_it_holds(pg11: FakeRds) -> None:

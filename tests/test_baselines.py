@@ -50,9 +50,7 @@ def pg_defaults(**ssl_ciphers_fields: object) -> FamilyDefaults:
         engine_parameter("ssl_min_protocol_version", value="TLSv1.2"),
         engine_parameter("unrelated", value="1"),
     ]
-    return FamilyDefaults.from_engine_parameters(
-        "us-east-1", "aurora-postgresql11", fetched, TRACKED
-    )
+    return FamilyDefaults.from_engine_parameters("us-east-1", "aurora-postgresql11", fetched, TRACKED)
 
 
 def test_the_file_is_sorted_indented_newline_terminated_and_versioned() -> None:
@@ -194,9 +192,7 @@ def test_corrupt_json_names_the_file_and_the_position(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_a_baseline_not_in_the_schema_is_refused_naming_the_file(
-    tmp_path: Path, mutate: object, expected: str
-) -> None:
+def test_a_baseline_not_in_the_schema_is_refused_naming_the_file(tmp_path: Path, mutate: object, expected: str) -> None:
     path = baseline_path(tmp_path, "us-east-1", "aurora-postgresql11")
     data = pg_defaults().to_json()
     mutate(data)  # type: ignore[operator]
@@ -248,9 +244,7 @@ def test_region_and_family_names_cannot_escape_the_baseline_directory(tmp_path: 
 
 
 def test_the_longest_family_prefix_chooses_the_tracked_parameters() -> None:
-    table = parse_tracked_parameters(
-        ["aurora-postgresql1: ssl", "aurora-mysql: tls_version"], "ini"
-    )
+    table = parse_tracked_parameters(["aurora-postgresql1: ssl", "aurora-mysql: tls_version"], "ini")
 
     assert tracked_parameters_for("aurora-postgresql16", table) == ("ssl",)
     assert tracked_parameters_for("aurora-postgresql9.6", table) == TRACKED

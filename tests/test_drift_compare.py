@@ -48,9 +48,7 @@ def defaults(**ssl_ciphers: object) -> FamilyDefaults:
 
 
 def rendered(report: DriftReport) -> str:
-    return render_drift(
-        report, baseline_file=Path("baselines/b.json"), allowlist=ALLOWLIST, command=COMMAND
-    )
+    return render_drift(report, baseline_file=Path("baselines/b.json"), allowlist=ALLOWLIST, command=COMMAND)
 
 
 def test_identical_defaults_are_no_drift() -> None:
@@ -105,9 +103,7 @@ def test_a_suite_removed_from_the_allowed_values_is_named() -> None:
 
     report = compare(baseline, defaults())
 
-    assert [(c.kind, c.values) for c in report.changes] == [
-        (ChangeKind.ALLOWED_REMOVED, ("DES-CBC3-SHA",))
-    ]
+    assert [(c.kind, c.values) for c in report.changes] == [(ChangeKind.ALLOWED_REMOVED, ("DES-CBC3-SHA",))]
     assert "- TLS_RSA_WITH_3DES_EDE_CBC_SHA (OpenSSL DES-CBC3-SHA, 0x00,0x0A)" in rendered(report)
 
 
@@ -123,9 +119,7 @@ def test_a_replaced_suite_is_one_removal_and_one_addition() -> None:
 
 
 def test_a_keyword_that_is_not_a_suite_is_shown_as_given_and_flagged_for_review() -> None:
-    current = defaults(
-        allowed_values=("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "HIGH")
-    )
+    current = defaults(allowed_values=("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "HIGH"))
 
     text = rendered(compare(defaults(), current))
 
@@ -138,9 +132,7 @@ def test_a_default_value_change_shows_old_and_new() -> None:
     current = replace(
         baseline,
         parameters=tuple(
-            replace(p, default=replace(p.default, value="1"))
-            if p.name == "rds.force_ssl" and p.default
-            else p
+            replace(p, default=replace(p.default, value="1")) if p.name == "rds.force_ssl" and p.default else p
             for p in baseline.parameters
         ),
     )
@@ -153,10 +145,7 @@ def test_a_default_value_change_shows_old_and_new() -> None:
 def test_a_default_value_appearing_is_a_change_from_no_value() -> None:
     text = rendered(compare(defaults(), defaults(value="ECDHE-RSA-AES128-GCM-SHA256")))
 
-    assert (
-        "ssl_ciphers: default value (ParameterValue) changed: (no value) → "
-        "'ECDHE-RSA-AES128-GCM-SHA256'"
-    ) in text
+    assert ("ssl_ciphers: default value (ParameterValue) changed: (no value) → 'ECDHE-RSA-AES128-GCM-SHA256'") in text
     assert "+ TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in text
 
 
@@ -171,10 +160,7 @@ def test_a_parameter_that_appears_or_disappears_is_said_so() -> None:
     baseline = defaults()
     gone = replace(
         baseline,
-        parameters=tuple(
-            TrackedParameter(p.name, None) if p.name == "ssl_ciphers" else p
-            for p in baseline.parameters
-        ),
+        parameters=tuple(TrackedParameter(p.name, None) if p.name == "ssl_ciphers" else p for p in baseline.parameters),
     )
 
     disappeared = rendered(compare(baseline, gone))
@@ -198,8 +184,7 @@ def test_the_explanation_ends_with_the_exact_update_command() -> None:
     text = rendered(compare(defaults(), defaults(source="system")))
 
     assert text.endswith(
-        "\n  pytest --update-cipher-baseline --aws-region us-east-1 "
-        "--aurora-engine-family aurora-postgresql11"
+        "\n  pytest --update-cipher-baseline --aws-region us-east-1 --aurora-engine-family aurora-postgresql11"
     )
 
 
