@@ -24,7 +24,15 @@ from typing import Optional
 import pymysql
 
 from .pki import TestPki, make_pki
-from .servers_common import MaskedPassword, chown_tree, copy_private, free_port, is_root, tail
+from .servers_common import (
+    MaskedPassword,
+    chown_tree,
+    copy_private,
+    free_port,
+    is_root,
+    tail,
+    write_openssl_conf,
+)
 
 OS_USER = "mysql"
 GUARD_USER = "guard"
@@ -38,7 +46,7 @@ _MAX_SOCKET_PATH = 100
 class MariaDbProfile(enum.Enum):
     """Server configurations: the names say what the guard must conclude about them."""
 
-    HARDENED = "hardened"  # plaintext refused, TLS 1.3 only
+    HARDENED = "hardened"  # plaintext refused, TLS 1.3 only, allowlisted TLS 1.3 suites
     WEAK = "weak"  # plaintext allowed, TLS 1.0 and up, every cipher OpenSSL still has
     IN_BETWEEN = "in_between"  # plaintext refused, TLS 1.2 allowed with two ECDHE-GCM suites
     NO_TLS = "no_tls"  # no certificate: the greeting lacks CLIENT_SSL
@@ -195,7 +203,10 @@ def start_mariadb(
         ]
         if is_root():
             argv.insert(2, f"--user={OS_USER}")
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = dict(os.environ)
+        if profile in (MariaDbProfile.HARDENED, MariaDbProfile.IN_BETWEEN):
+            env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER))
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         if _wait_until_ready(process, socket_path):
             try:
                 password = MaskedPassword(secrets.token_urlsafe(18))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import glob
+import os
 import secrets
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ from .servers_common import (
     is_root,
     server_dir,
     tail,
+    write_openssl_conf,
 )
 
 OS_USER = "postgres"
@@ -38,7 +40,7 @@ GUARD_DATABASE = "guard"
 class PgProfile(enum.Enum):
     """Server configurations: the names say what the guard must conclude about them."""
 
-    HARDENED = "hardened"  # hostssl only + hostnossl reject, TLS 1.3 only
+    HARDENED = "hardened"  # hostssl only + hostnossl reject, TLS 1.3 only, allowlisted TLS 1.3 suites
     WEAK = "weak"  # plaintext allowed, TLS 1.0 and up, every cipher
     IN_BETWEEN = "in_between"  # plaintext refused, TLS 1.2 allowed with two ECDHE-GCM suites
     NO_TLS = "no_tls"  # ssl=off: answers 'N' to SSLRequest
@@ -156,10 +158,13 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> Runni
             chown_tree(directory, OS_USER)
         data.chmod(0o700)
         log = directory / "server.log"
+        env = dict(os.environ)
+        if profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN):
+            env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER))
         started = subprocess.run(
             as_user(OS_USER, [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
                               "start"]),
-            check=False, capture_output=True, timeout=90,
+            check=False, capture_output=True, timeout=90, env=env,
         )
         if started.returncode == 0:
             password = MaskedPassword(secrets.token_urlsafe(18))

@@ -64,6 +64,26 @@ def copy_private(source: Path, target: Path, owner: str, mode: int = 0o600) -> P
     return target
 
 
+# PostgreSQL 15 and MariaDB 10.11 have no setting for TLS 1.3 suites (ssl_ciphers covers TLS 1.2
+# and older), and OpenSSL enables TLS_CHACHA20_POLY1305_SHA256 by default. A hardened server
+# restricts them through OpenSSL's own configuration, loaded via OPENSSL_CONF.
+TLS13_ALLOWLISTED_SUITES = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"
+
+
+def write_openssl_conf(directory: Path, owner: str, tls13_suites: str = TLS13_ALLOWLISTED_SUITES) -> Path:
+    """An OpenSSL config restricting the TLS 1.3 suites of a server started with OPENSSL_CONF."""
+    conf = directory / "openssl.cnf"
+    conf.write_text(
+        "openssl_conf = default_conf\n"
+        "[default_conf]\nssl_conf = ssl_sect\n"
+        "[ssl_sect]\nsystem_default = system_default_sect\n"
+        f"[system_default_sect]\nCiphersuites = {tls13_suites}\n"
+    )
+    if is_root():
+        chown_tree(conf, owner)
+    return conf
+
+
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
