@@ -17,11 +17,8 @@ from .errors import ProbeError, TlsNotOffered
 from .findings import DriverKind, PlaintextKind
 from .probe import EndpointProbe
 from .settings import GuardSettings
-from .tls_probe import (
-    HandshakeCompleted,
-    HandshakeNotOffered,
-    HandshakeRefused,
-)
+from .tls_probe import HandshakeCompleted, HandshakeRefused
+from .tls_surface import VersionStatus
 from .tls_versions import TlsVersion
 
 TRANSMISSION_SECURITY = ("HIPAA 45 CFR 164.312(e)(1) transmission security",
@@ -165,25 +162,46 @@ def judge_plaintext_refused(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ve
 def judge_version_refused(probe: EndpointProbe, version: Optional[TlsVersion]) -> Verdict:
     assert version is not None
     make = _Verdicts(probe, f"tls_version_refused[{version.label}]")
-    seen = probe.at_version(version)
-    outcome = seen.outcome
-    attempted, answered = (seen.attempted,), (outcome.render(),)
-    if isinstance(outcome, HandshakeRefused):
-        return make.passed(f"{version.label} refused ({outcome.alert})", attempted, answered)
-    if isinstance(outcome, HandshakeCompleted):
-        suite = _suite_text(outcome.cipher_name)
-        return make.failed(f"{version.label} accepted: negotiated {outcome.version.label} with {suite}",
-                           attempted, (f"handshake completed: {outcome.version.label} with {suite}",),
+    surface = probe.surface_at(version)
+    attempted = (f"STARTTLS ({probe.engine().display_name}) then crafted ClientHellos offering only "
+                 f"{version.label}, every suite the registry knows for it in bundles of at most 128",)
+    answered = (surface.reason,)
+    if surface.status is VersionStatus.REFUSED:
+        return make.passed(f"{version.label} refused", attempted, answered)
+    if surface.status is VersionStatus.ACCEPTED:
+        suites = surface.accepted_cipher_suites()
+        shown = ", ".join(suite.describe() for suite in suites[:3])
+        more = f" and {len(suites) - 3} more" if len(suites) > 3 else ""
+        return make.failed(f"{version.label} accepted: the server chose {shown}{more}", attempted, answered,
                            _floor_remedy(probe))
-    if isinstance(outcome, HandshakeNotOffered):
-        return make.inconclusive(
-            f"{version.label} cannot be offered by this machine's TLS library, so its refusal is unproven",
-            attempted, answered,
-            "run the guard where the TLS library can offer this version, or rely on the crafted-hello "
-            "surface check once available",
-        )
     return make.inconclusive(f"no evidence whether {version.label} is refused", attempted, answered,
                              _NETWORK_REMEDY)
+
+
+# -- accepted_suites_allowed -----------------------------------------------------------------------
+
+def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+    make = _Verdicts(probe, "accepted_suites_allowed")
+    allowlist = probe.settings.allowlist
+    surfaces = [probe.surface_at(version) for version in TlsVersion]
+    attempted = (f"STARTTLS ({probe.engine().display_name}) then crafted ClientHellos per version (SSLv3 to "
+                 "TLS 1.3), removing each suite the server chose until it refused the rest",)
+    answered = tuple(f"{s.version.label}: {s.status.value}; {s.reason}" for s in surfaces)
+    offenders = [f"{suite.describe()} at {surface.version.label}"
+                 for surface in surfaces for suite in surface.accepted_cipher_suites()
+                 if suite.code not in allowlist]
+    if offenders:
+        return make.failed(f"the server accepts {len(offenders)} suite(s) outside the allowlist "
+                           f"({allowlist.source}): {'; '.join(offenders)}", attempted, answered,
+                           f"{_remedies(probe).ciphers}; {_floor_remedy(probe)}")
+    unresolved = [s for s in surfaces if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
+    if unresolved:
+        return make.inconclusive(
+            "every suite seen so far is allowlisted, but not every version could be enumerated: "
+            + "; ".join(f"{s.version.label}: {s.reason}" for s in unresolved),
+            attempted, answered, _NETWORK_REMEDY)
+    accepted = sum(len(s.accepted_suites) for s in surfaces)
+    return make.passed(f"all {accepted} accepted suites are allowlisted", attempted, answered)
 
 
 # -- tls_floor_accepted ------------------------------------------------------------------------
@@ -347,14 +365,17 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("plaintext_refused", "an unencrypted connection is refused because it is unencrypted",
               needs_credentials=False, per_version=False, rule=judge_plaintext_refused,
               observations=_plaintext_needs),
-    CheckSpec("tls_version_refused", "each TLS version below the floor is refused with a TLS alert",
+    CheckSpec("tls_version_refused", "each protocol version below the floor is refused",
               needs_credentials=False, per_version=True, rule=judge_version_refused,
-              observations=lambda s, v: [("version", v)]),
+              observations=lambda s, v: [("surface", v)]),
     CheckSpec("tls_floor_accepted", "a handshake at the floor version succeeds",
               needs_credentials=False, per_version=False, rule=judge_floor_accepted, observations=_floor_needs),
     CheckSpec("negotiated_cipher_allowed", "the suite a modern default client negotiates is allowlisted",
               needs_credentials=False, per_version=False, rule=judge_negotiated_cipher,
               observations=_needs_modern),
+    CheckSpec("accepted_suites_allowed", "every suite the server accepts, at every version, is allowlisted",
+              needs_credentials=False, per_version=False, rule=judge_accepted_suites,
+              observations=lambda s, v: [("surface", version) for version in TlsVersion]),
     CheckSpec("driver_plaintext_refused", "the driver's unencrypted connection is refused for transport reasons",
               needs_credentials=True, per_version=False, rule=judge_driver_plaintext,
               observations=lambda s, v: ["driver_plaintext"]),

@@ -19,6 +19,7 @@ from .errors import ConfigurationError
 from .probe import EndpointProbe, ProbeRun
 from .report import header_lines, render_verdict, summary_table
 from .settings import GuardSettings, build_settings, parse_min_tls, parse_timeout
+from .tls_surface import TlsSurface
 from .tls_versions import TlsVersion
 
 SETTINGS_KEY = pytest.StashKey[GuardSettings]()
@@ -243,6 +244,13 @@ def aurora_probe(pytestconfig: pytest.Config, aurora_endpoint: Endpoint) -> Endp
     if guard is None:
         pytest.skip("aurora-guard is inert: no --aurora-endpoint configured")
     return guard.run.probe(aurora_endpoint)
+
+
+@pytest.fixture(scope="session")
+def aurora_tls_surface(aurora_probe: EndpointProbe) -> TlsSurface:
+    """Every version and suite the endpoint accepts, enumerated with crafted ClientHellos
+    (shared with ``accepted_suites_allowed`` and the ``tls_version_refused`` checks)."""
+    return aurora_probe.surface()
 
 
 @pytest.fixture

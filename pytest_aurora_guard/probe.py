@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Optional, Protocol, TypeVar, cast
 
 from .endpoints import Endpoint, Engine
-from .errors import ProbeError, WrongEngineError
+from .errors import ProbeError, TlsNotOffered, WrongEngineError
 from .findings import (
     DriverAttempt,
     IdentityOverTls,
@@ -28,6 +28,7 @@ from .pg_wire import describe_foreign_bytes, request_tls
 from .remedies import Remedies
 from .settings import GuardSettings
 from .tls_probe import HandshakeCompleted, HandshakeNotOffered, TlsContexts, handshake
+from .tls_surface import TlsSurface, VersionSurface, enumerate_surface
 from .tls_versions import TlsVersion
 
 T = TypeVar("T")
@@ -109,18 +110,22 @@ class EndpointProbe:
 
     # -- memoisation -----------------------------------------------------------------------
 
-    def _submit(self, key: Hashable, work: Callable[[], T]) -> Future[T]:
+    def _submit(self, key: Hashable, work: Callable[[], T], connections: int = 1) -> Future[T]:
+        """Run ``work`` once in the pool; ``connections`` it opens (0: it counts them itself)."""
         with self._lock:
             future = self._futures.get(key)
             if future is None:
-                future = self._pool.submit(self._counted, work)
+                future = self._pool.submit(self._counted, work, connections)
                 self._futures[key] = future
         return cast("Future[T]", future)
 
-    def _counted(self, work: Callable[[], T]) -> T:
-        with self._lock:
-            self.connections += 1
+    def _counted(self, work: Callable[[], T], connections: int) -> T:
+        self._note_connections(connections)
         return work()
+
+    def _note_connections(self, count: int) -> None:
+        with self._lock:
+            self.connections += count
 
     # -- what the endpoint is ----------------------------------------------------------------
 
@@ -149,6 +154,9 @@ class EndpointProbe:
             self._submit(key, lambda: adapter.plaintext_attempt(endpoint, settings, Deadline(settings.timeout)))
         elif key == "modern":
             self._submit(key, lambda: self._modern(adapter, endpoint))
+        elif isinstance(key, tuple) and key[0] == "surface":
+            offered = cast(TlsVersion, key[1])
+            self._submit(key, lambda: self._surface_at(adapter, endpoint, offered), connections=0)
         elif isinstance(key, tuple) and key[0] == "version":
             version = cast(TlsVersion, key[1])
             self._submit(key, lambda: self._at_version(adapter, endpoint, version))
@@ -176,6 +184,20 @@ class EndpointProbe:
     def at_version(self, version: TlsVersion) -> VersionHandshake:
         """A handshake offering exactly ``version`` and every suite the local library has."""
         return cast(VersionHandshake, self._get(("version", version)))
+
+    def surface_at(self, version: TlsVersion) -> VersionSurface:
+        """Which suites the server accepts at ``version``, found with crafted ClientHellos.
+
+        Crafted hellos do not depend on what the local OpenSSL can offer, so SSLv3 and TLS 1.0/1.1
+        refusals are proven even where Python's ssl module cannot speak them.
+        """
+        return cast(VersionSurface, self._get(("surface", version)))
+
+    def surface(self) -> TlsSurface:
+        """Every version and suite the endpoint accepts (all versions probed concurrently)."""
+        for version in TlsVersion:
+            self.start(("surface", version))
+        return TlsSurface(self.endpoint().server_name, tuple(self.surface_at(v) for v in TlsVersion))
 
     def at_floor(self) -> VersionHandshake:
         """The floor version accepted? Reuse the modern handshake when it already landed there."""
@@ -216,6 +238,23 @@ class EndpointProbe:
             return ModernHandshake(attempted, outcome, identity)
         finally:
             close_quietly(sock)
+
+    def _surface_at(self, adapter: EngineAdapter, endpoint: Endpoint, version: TlsVersion) -> VersionSurface:
+        not_offered: list[TlsNotOffered] = []
+
+        def open_tls_ready() -> socket.socket:
+            self._note_connections(1)
+            try:
+                return adapter.open_tls_ready(endpoint, Deadline(self.settings.timeout)).sock
+            except TlsNotOffered as exc:
+                not_offered.append(exc)
+                raise
+
+        surface = enumerate_surface(open_tls_ready, versions=[version], server_name=endpoint.server_name,
+                                    timeout=self.settings.timeout)
+        if not_offered:
+            raise not_offered[0]  # no TLS at all: positive evidence that every TLS check fails
+        return surface.versions[0]
 
     def _at_version(self, adapter: EngineAdapter, endpoint: Endpoint, version: TlsVersion) -> VersionHandshake:
         attempted = (f"STARTTLS ({adapter.engine.display_name}) then a TLS handshake offering only "

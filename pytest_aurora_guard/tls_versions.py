@@ -54,8 +54,8 @@ class TlsVersion(enum.IntEnum):
         return cls.parse(name)
 
     def below(self) -> list[TlsVersion]:
-        """Every TLS version older than this one (SSLv3 excluded: it is probed separately)."""
-        return [v for v in TlsVersion if v < self and v is not TlsVersion.SSLv3]
+        """Every protocol version older than this one, SSLv3 included, oldest first."""
+        return [v for v in TlsVersion if v < self]
 
 
 _LABELS = {

@@ -10,11 +10,13 @@ from tests.support.mariadb import RunningMariaDb
 
 CREDENTIAL_FREE = {
     "plaintext_refused",
+    "tls_version_refused[SSLv3]",
     "tls_version_refused[TLSv1.0]",
     "tls_version_refused[TLSv1.1]",
     "tls_version_refused[TLSv1.2]",
     "tls_floor_accepted",
     "negotiated_cipher_allowed",
+    "accepted_suites_allowed",
 }
 DRIVER = {"driver_plaintext_refused", "driver_below_floor_refused", "driver_verified_session"}
 
@@ -58,12 +60,14 @@ class TestWeakMariaDb:
 
     def test_fails_exactly_the_expected_checks(self, run):
         assert run.outcomes() == {
+            "accepted_suites_allowed": "failed",
             "driver_below_floor_refused": "failed",
             "driver_plaintext_refused": "failed",
             "driver_verified_session": "passed",
             "negotiated_cipher_allowed": "passed",
             "plaintext_refused": "failed",
             "tls_floor_accepted": "passed",
+            "tls_version_refused[SSLv3]": "passed",
             "tls_version_refused[TLSv1.0]": "failed",
             "tls_version_refused[TLSv1.1]": "failed",
             "tls_version_refused[TLSv1.2]": "failed",
@@ -83,6 +87,7 @@ class TestInBetweenMariaDb:
         expected = dict.fromkeys(sorted(CREDENTIAL_FREE | DRIVER), "passed")
         expected["tls_version_refused[TLSv1.2]"] = "failed"
         expected["driver_below_floor_refused"] = "failed"
+        expected["accepted_suites_allowed"] = "failed"
         assert run.outcomes() == expected
 
 

@@ -47,30 +47,31 @@ class TestItems:
         port = endpoint.rsplit(":", 1)[1]
         run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q")
         assert run.result.ret == pytest.ExitCode.OK
-        for name in ("plaintext_refused", "tls_version_refused[TLSv1.0]", "tls_version_refused[TLSv1.1]",
-                     "tls_version_refused[TLSv1.2]", "tls_floor_accepted", "negotiated_cipher_allowed"):
+        for name in ("plaintext_refused", "tls_version_refused[SSLv3]", "tls_version_refused[TLSv1.0]",
+                     "tls_version_refused[TLSv1.1]", "tls_version_refused[TLSv1.2]", "tls_floor_accepted",
+                     "negotiated_cipher_allowed", "accepted_suites_allowed"):
             assert f"aurora-guard[postgresql@127.0.0.1:{port}]::{name}" in run.output
-        assert "6 tests collected" in run.output
+        assert "8 tests collected" in run.output
 
     def test_driver_checks_appear_only_with_a_user(self, run_guard, endpoint):
         without = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q").output
         with_user = run_guard(f"--aurora-endpoint={endpoint}", "--aurora-user=guard", "--collect-only", "-q").output
         assert "driver_" not in without
         assert "driver_verified_session" in with_user
-        assert "9 tests collected" in with_user
+        assert "11 tests collected" in with_user
 
     def test_one_marker_per_check_selects_it(self, run_guard, endpoint):
         run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q", "-m", "aurora_tls_version_refused")
-        assert "3/6 tests collected (3 deselected)" in run.output
+        assert "4/8 tests collected (4 deselected)" in run.output
 
     def test_the_common_marker_deselects_the_guard(self, run_guard, pytester, endpoint):
         pytester.makepyfile(test_project=PROJECT_TEST)
         run = run_guard(f"--aurora-endpoint={endpoint}", "-m", "not aurora_guard")
-        run.result.assert_outcomes(passed=1, deselected=6)
+        run.result.assert_outcomes(passed=1, deselected=8)
 
     def test_keyword_selection_matches_the_check_name(self, run_guard, endpoint):
         run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q", "-k", "plaintext")
-        assert "1/6 tests collected" in run.output
+        assert "1/8 tests collected" in run.output
 
     def test_strict_markers_accept_the_plugins_markers_on_users_tests(self, run_guard, pytester):
         pytester.makepyfile(test_marked="""
@@ -86,7 +87,7 @@ class TestItems:
     def test_checks_sit_beside_a_projects_own_tests(self, run_guard, pytester, endpoint):
         pytester.makepyfile(test_project=PROJECT_TEST)
         run = run_guard(f"--aurora-endpoint={endpoint}", "--aurora-timeout=1")
-        run.result.assert_outcomes(passed=1, errors=6)
+        run.result.assert_outcomes(passed=1, errors=8)
 
     def test_collecting_makes_no_connection(self, run_guard):
         from tests.hostile_peers import tcp_peer
@@ -109,8 +110,8 @@ class TestOutput:
         run.result.stdout.re_match_lines([
             r".*aurora-guard summary.*",
             r"endpoint\s+passed\s+failed\s+inconclusive\s+first problem",
-            rf"{pg_hardened.endpoint}\s+6\s+0\s+0\s+-",
-            rf"{pg_in_between.endpoint}\s+5\s+1\s+0\s+tls_version_refused\[TLSv1.2\].*",
+            rf"{pg_hardened.endpoint}\s+8\s+0\s+0\s+-",
+            rf"{pg_in_between.endpoint}\s+6\s+2\s+0\s+tls_version_refused\[TLSv1.2\].*",
         ])
 
     def test_a_failure_says_what_was_tried_answered_and_what_to_change(self, run_guard, pg_weak):
@@ -183,6 +184,13 @@ class TestUserFixtures:
                 assert outcome.version is TlsVersion.TLSv1_3
                 assert REGISTRY.lookup(outcome.cipher_name).code in aurora_cipher_allowlist
 
+            def test_tls12_is_refused_and_only_allowlisted_suites_are_accepted(aurora_tls_surface,
+                                                                              aurora_cipher_allowlist):
+                from pytest_aurora_guard.tls_surface import VersionStatus
+                assert aurora_tls_surface.for_version(TlsVersion.TLSv1_2).status is VersionStatus.REFUSED
+                accepted = aurora_tls_surface.for_version(TlsVersion.TLSv1_3).accepted_cipher_suites()
+                assert {suite.code for suite in accepted} <= aurora_cipher_allowlist.codes
+
             def test_the_probe_is_shared_with_the_built_in_checks(aurora_probe):
                 assert aurora_probe.modern() is aurora_probe.modern()
 
@@ -194,4 +202,4 @@ class TestUserFixtures:
         monkeypatch.setenv("AURORA_GUARD_PASSWORD", pg_hardened.password)
         run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-user={pg_hardened.user}",
                         f"--aurora-dbname={pg_hardened.database}", f"--aurora-ca-bundle={ca_bundle}")
-        run.result.assert_outcomes(passed=12)
+        run.result.assert_outcomes(passed=15)

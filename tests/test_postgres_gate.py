@@ -10,11 +10,13 @@ from tests.support.postgres import RunningPostgres
 
 CREDENTIAL_FREE = {
     "plaintext_refused",
+    "tls_version_refused[SSLv3]",
     "tls_version_refused[TLSv1.0]",
     "tls_version_refused[TLSv1.1]",
     "tls_version_refused[TLSv1.2]",
     "tls_floor_accepted",
     "negotiated_cipher_allowed",
+    "accepted_suites_allowed",
 }
 DRIVER = {"driver_plaintext_refused", "driver_below_floor_refused", "driver_verified_session"}
 
@@ -56,9 +58,17 @@ class TestWeakServer:
         assert "set rds.force_ssl=1" in run.output
 
     @pytest.mark.parametrize("version", ["TLSv1.0", "TLSv1.1", "TLSv1.2"])
-    def test_each_version_below_the_floor_fails_naming_what_was_negotiated(self, run, version):
+    def test_each_version_below_the_floor_fails_naming_the_suites_chosen(self, run, version):
         assert run.outcome_of(f"tls_version_refused[{version}]") == "failed"
-        assert f"{version} accepted: negotiated {version} with TLS_" in run.output
+        assert f"{version} accepted: the server chose TLS_ECDHE_RSA_WITH_AES_256_" in run.output
+
+    def test_sslv3_is_refused_even_though_the_local_openssl_cannot_offer_it(self, run):
+        assert run.outcome_of("tls_version_refused[SSLv3]") == "passed"
+
+    def test_the_accepted_surface_names_every_offender_with_version(self, run):
+        assert run.outcome_of("accepted_suites_allowed") == "failed"
+        assert "the server accepts 89 suite(s) outside the allowlist" in run.output
+        assert "TLS_CHACHA20_POLY1305_SHA256 (0x13,0x03) at TLSv1.3" in run.output
 
     def test_failures_say_which_parameter_to_change(self, run):
         assert "set ssl_min_protocol_version=TLSv1.3 in the DB cluster parameter group" in run.output
@@ -85,12 +95,16 @@ class TestWeakServer:
 
 
 class TestInBetweenServer:
-    def test_only_the_tls12_check_fails(self, run_guard, pg_in_between):
+    def test_only_tls12_and_the_two_suites_it_brings_fail(self, run_guard, pg_in_between):
         run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}")
         expected = dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
         expected["tls_version_refused[TLSv1.2]"] = "failed"
+        expected["accepted_suites_allowed"] = "failed"
         assert run.outcomes() == expected
-        assert "negotiated TLSv1.2 with TLS_ECDHE_RSA_WITH_AES_" in run.output
+        assert ("the server accepts 2 suite(s) outside the allowlist (default): "
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (ECDHE-RSA-AES128-GCM-SHA256, 0xC0,0x2F) at TLSv1.2; "
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (ECDHE-RSA-AES256-GCM-SHA384, 0xC0,0x30) at TLSv1.2"
+                ) in run.output
 
     def test_only_the_capped_driver_check_fails(self, run_guard, pg_in_between, ca_bundle, monkeypatch):
         run = run_guard(*with_credentials(monkeypatch, pg_in_between, ca_bundle), "-k", "driver")

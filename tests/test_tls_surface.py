@@ -6,9 +6,7 @@ import math
 import socket
 import ssl
 import struct
-import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, FrozenSet, Iterator, List, Tuple
 
 import pytest
@@ -23,6 +21,7 @@ from pytest_aurora_guard.tls_surface import (
     enumerate_surface,
 )
 from pytest_aurora_guard.tls_versions import TlsVersion
+from tests.s_client import ALL_VERSIONS, s_client_ground_truth
 from tests.support.pki import TestPki, make_pki
 from tests.tls_peers import (
     OpenSslServer,
@@ -34,21 +33,6 @@ from tests.tls_peers import (
     record,
     server_context,
     server_hello_body,
-)
-
-ALL_VERSIONS = (TlsVersion.TLSv1_0, TlsVersion.TLSv1_1, TlsVersion.TLSv1_2, TlsVersion.TLSv1_3)
-_S_CLIENT_FLAG = {
-    TlsVersion.TLSv1_0: "-tls1",
-    TlsVersion.TLSv1_1: "-tls1_1",
-    TlsVersion.TLSv1_2: "-tls1_2",
-    TlsVersion.TLSv1_3: "-tls1_3",
-}
-_TLS13_SUITES = (
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-    "TLS_AES_128_CCM_SHA256",
-    "TLS_AES_128_CCM_8_SHA256",
 )
 
 
@@ -87,42 +71,6 @@ def permissive_server(pki: TestPki) -> Iterator[OpenSslServer]:
 @pytest.fixture(scope="module")
 def permissive_surface(permissive_server: OpenSslServer) -> Tuple[TlsSurface, int]:
     return enumerate_all(permissive_server.address)
-
-
-def s_client_accepts(address: Tuple[str, int], version: TlsVersion, name: str) -> bool:
-    """One full handshake by openssl s_client offering only ``name`` in ``version``."""
-    tls13 = version is TlsVersion.TLSv1_3
-    suite_args = ["-ciphersuites", name] if tls13 else ["-cipher", f"{name}:@SECLEVEL=0"]
-    result = subprocess.run(
-        ["openssl", "s_client", "-brief", "-connect", f"{address[0]}:{address[1]}",
-         _S_CLIENT_FLAG[version], *suite_args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    return result.returncode == 0 and f"Ciphersuite: {name}\n" in result.stdout + result.stderr
-
-
-def s_client_ground_truth(address: Tuple[str, int]) -> Dict[TlsVersion, FrozenSet[int]]:
-    """Per version, the suites s_client gets a handshake with, one suite per connection."""
-    jobs: List[Tuple[TlsVersion, str]] = [(TlsVersion.TLSv1_3, n) for n in _TLS13_SUITES]
-    for version in ALL_VERSIONS[:3]:
-        # -s: only the suites this OpenSSL client can actually offer in that version.
-        listing = subprocess.run(
-            ["openssl", "ciphers", "-s", _S_CLIENT_FLAG[version],
-             "ALL:COMPLEMENTOFALL:@SECLEVEL=0"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        jobs += [(version, n) for n in listing.split(":") if not n.startswith("TLS_")]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        verdicts = list(pool.map(lambda job: s_client_accepts(address, *job), jobs))
-    truth: Dict[TlsVersion, set[int]] = {v: set() for v in ALL_VERSIONS}
-    for (version, name), accepted in zip(jobs, verdicts):
-        if accepted:
-            truth[version].add(REGISTRY.lookup(name).code)
-    return {v: frozenset(codes) for v, codes in truth.items()}
 
 
 @pytest.fixture(scope="module")
