@@ -7,6 +7,19 @@ from typing import Any
 
 import pytest
 
+# The built-in checks' item names, per endpoint, with the default TLSv1.3 floor.
+CREDENTIAL_FREE = {
+    "plaintext_refused",
+    "tls_version_refused[SSLv3]",
+    "tls_version_refused[TLSv1.0]",
+    "tls_version_refused[TLSv1.1]",
+    "tls_version_refused[TLSv1.2]",
+    "tls_floor_accepted",
+    "negotiated_cipher_allowed",
+    "accepted_suites_allowed",
+}
+DRIVER = {"driver_plaintext_refused", "driver_below_floor_refused", "driver_verified_session"}
+
 ISOLATED_ENV = (
     "AURORA_GUARD_ENDPOINT", "AURORA_GUARD_ENGINE", "AURORA_GUARD_MIN_TLS", "AURORA_GUARD_CIPHER_ALLOWLIST",
     "AURORA_GUARD_TIMEOUT", "AURORA_GUARD_USER", "AURORA_GUARD_DBNAME", "AURORA_GUARD_PASSWORD",

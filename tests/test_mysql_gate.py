@@ -6,19 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.guard_helpers import CREDENTIAL_FREE, DRIVER
 from tests.support.mariadb import RunningMariaDb
-
-CREDENTIAL_FREE = {
-    "plaintext_refused",
-    "tls_version_refused[SSLv3]",
-    "tls_version_refused[TLSv1.0]",
-    "tls_version_refused[TLSv1.1]",
-    "tls_version_refused[TLSv1.2]",
-    "tls_floor_accepted",
-    "negotiated_cipher_allowed",
-    "accepted_suites_allowed",
-}
-DRIVER = {"driver_plaintext_refused", "driver_below_floor_refused", "driver_verified_session"}
 
 
 def with_credentials(monkeypatch: pytest.MonkeyPatch, server: RunningMariaDb, ca: Path) -> list[str]:
