@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from . import drift_plugin
 from . import settings as opts
 from .allowlist import CipherAllowlist
 from .checks import CHECKS, CheckSpec, Outcome, Verdict, planned_checks
@@ -67,14 +68,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 parser.addini(spec.ini, help=spec.help, type="linelist", default=[])
             else:
                 parser.addini(spec.ini, help=spec.help, type="string", default="")
-    _drift_add_options(parser)
-
-
-def _drift_add_options(parser: pytest.Parser) -> None:
-    try:
-        from . import drift_plugin
-    except ImportError:  # the drift gate is an optional module during development
-        return
     drift_plugin.add_options(parser)
 
 
@@ -89,15 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     if settings.active:
         config.pluginmanager.register(GuardSession(config, settings), "aurora-guard-session")
-    _drift_register(config, settings.active, settings.allowlist)
-
-
-def _drift_register(config: pytest.Config, endpoints_configured: bool, allowlist: CipherAllowlist) -> None:
-    try:
-        from . import drift_plugin
-    except ImportError:
-        return
-    drift_plugin.register(config, endpoints_configured=endpoints_configured, allowlist=allowlist)
+    drift_plugin.register(config, endpoints_configured=settings.active, allowlist=settings.allowlist)
 
 
 class AuroraEndpointCollector(pytest.Collector):
