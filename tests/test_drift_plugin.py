@@ -112,6 +112,20 @@ def test_a_plain_run_with_only_baselines_committed_stays_inert(pytester: pytest.
     assert recorded.requests == []
 
 
+def test_a_configured_endpoint_activates_the_gate_for_every_baseline_present(
+    pytester: pytest.Pytester, recorded: FakeRds
+) -> None:
+    from tests.support.servers_common import free_port
+
+    result = pytester.runpytest_subprocess(
+        f"--aurora-endpoint=postgresql://127.0.0.1:{free_port()}", "-m", "aurora_engine_defaults", "-v"
+    )
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*{ITEM} PASSED*"])
+    assert recorded.calls_for(FAMILY) == PG11_PAGES
+
+
 def test_a_family_from_the_environment_activates_the_gate(
     pytester: pytest.Pytester, recorded: FakeRds, monkeypatch: pytest.MonkeyPatch
 ) -> None:
