@@ -27,7 +27,10 @@ class Secret:
         return "***"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and secrets.compare_digest(self._value, other._value)
+        # Bytes, not str: compare_digest refuses non-ASCII strings, and passwords may be any text.
+        return isinstance(other, Secret) and secrets.compare_digest(
+            self._value.encode("utf-8"), other._value.encode("utf-8")
+        )
 
     def __hash__(self) -> int:
         return hash(("Secret", len(self._value)))

@@ -32,6 +32,7 @@ from .mysql_wire import (
     COM_QUIT,
     ER_ACCESS_DENIED_ERROR,
     ER_SECURE_TRANSPORT_REQUIRED,
+    GREETING_WAIT,
     PROGRAM_NAME,
     LoginAnswerKind,
     PlaintextOutcome,
@@ -48,9 +49,6 @@ from .remedies import Remedies
 from .settings import GuardSettings
 from .tls_probe import HandshakeNotOffered, HandshakeRefused, TlsContexts, classify_ssl_error
 from .tls_versions import TlsVersion
-
-# MySQL speaks first. Silence this long suggests PostgreSQL, which we then ask to identify itself.
-_GREETING_WAIT = 2.0
 
 REMEDIES = Remedies(
     plaintext="set require_secure_transport=ON in the DB cluster parameter group",
@@ -90,7 +88,8 @@ _NO_CLEARTEXT_PLUGINS = {"mysql_clear_password": _RefuseCleartext, "dialog": _Re
 
 def read_greeting_or_identify(sock: socket.socket, deadline: Deadline) -> mysql_wire.MySqlGreeting:
     """Read the greeting; if the server stays silent, find out whether it is PostgreSQL."""
-    sock.settimeout(min(_GREETING_WAIT, deadline.remaining()))
+    # Silence suggests PostgreSQL, which we then ask to identify itself.
+    sock.settimeout(min(GREETING_WAIT, deadline.remaining()))
     try:
         sock.recv(1, socket.MSG_PEEK)
     except socket.timeout:

@@ -47,6 +47,9 @@ MAX_CLIENT_PACKET = 16 * 1024 * 1024
 # beyond this is a hostile server or not the MySQL protocol at all (e.g. "HTTP" read as a length).
 MAX_HANDSHAKE_PAYLOAD = 64 * 1024
 
+# MySQL-compatible servers greet first; after this long in silence, the peer is probably not one.
+GREETING_WAIT = 2.0
+
 PROBE_USER = "pytest_aurora_guard_probe"
 PROBE_AUTH_PLUGIN = "mysql_native_password"
 PROGRAM_NAME = "pytest-aurora-guard"

@@ -23,6 +23,7 @@ from .findings import (
     StartTls,
     VersionHandshake,
 )
+from .mysql_wire import GREETING_WAIT
 from .net import Deadline, close_quietly, connect
 from .pg_wire import describe_foreign_bytes, request_tls
 from .remedies import Remedies
@@ -32,9 +33,6 @@ from .tls_surface import TlsSurface, VersionSurface, enumerate_surface
 from .tls_versions import TlsVersion
 
 T = TypeVar("T")
-
-# MySQL speaks first; PostgreSQL waits for the client. How long silence means "PostgreSQL".
-_GREETING_WAIT = 1.5
 
 
 class EngineAdapter(Protocol):
@@ -76,7 +74,8 @@ def detect_engine(endpoint: Endpoint, timeout: float) -> Engine:
     deadline = Deadline(timeout)
     sock = connect(endpoint.host, endpoint.port, deadline.remaining())
     try:
-        sock.settimeout(min(_GREETING_WAIT, deadline.remaining()))
+        # MySQL speaks first; PostgreSQL waits for the client to speak.
+        sock.settimeout(min(GREETING_WAIT, deadline.remaining()))
         try:
             first: Optional[bytes] = sock.recv(256)
         except socket.timeout:

@@ -165,6 +165,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
         )
 
     user_raw = get(USER)
+    dbname_raw = get(DBNAME)
     password_raw = get(PASSWORD)
     password: Optional[Secret] = None
     if password_raw is not None:
@@ -181,7 +182,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
         allowlist=allowlist,
         timeout=_validated(get(TIMEOUT), parse_timeout, DEFAULT_TIMEOUT),
         user=str(user_raw.value) if user_raw is not None else None,
-        dbname=str(get(DBNAME).value) if get(DBNAME) is not None else None,  # type: ignore[union-attr]
+        dbname=str(dbname_raw.value) if dbname_raw is not None else None,
         password=password,
         ca_bundle=ca_bundle,
     )
