@@ -12,7 +12,7 @@ from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
-from .ciphers import REGISTRY
+from .ciphers import REGISTRY, UnknownCipherSuite
 from .errors import ProbeError, TlsNotOffered
 from .findings import DriverKind, PlaintextKind
 from .probe import EndpointProbe
@@ -332,7 +332,7 @@ def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
 def _lookup(name: str) -> Any:
     try:
         return REGISTRY.lookup(name)
-    except Exception:  # an unknown name is reported as such by the caller
+    except UnknownCipherSuite:  # reported as unknown by the caller
         return None
 
 

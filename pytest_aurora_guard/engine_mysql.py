@@ -257,7 +257,7 @@ class MySqlAdapter:
         if isinstance(original, ssl.SSLCertVerificationError):
             return DriverAttempt(attempted, answered, DriverKind.CERTIFICATE_REJECTED)
         if isinstance(original, ssl.SSLError):
-            outcome = classify_ssl_error(original, ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+            outcome = classify_ssl_error(original)
             kind = DriverKind.REFUSED_TLS if isinstance(outcome, HandshakeRefused) else DriverKind.NOT_CONCLUSIVE
             return DriverAttempt(attempted, f"{answered} ({outcome.render()})", kind)
         if code == ER_SECURE_TRANSPORT_REQUIRED:

@@ -200,7 +200,7 @@ def classify_plaintext_answer(answer: PgErrorResponse | PgAuthenticationRequest)
 
 def classify_driver_error(message: str, expect: str) -> DriverKind:
     """Classify a libpq connection failure from its text: libpq gives no SQLSTATE for these."""
-    if _UNENCRYPTED_REFUSAL.search(message.split("\n")[0]) or re.search(r",\s*(no encryption|SSL off)\b", message):
+    if re.search(r",\s*(no encryption|SSL off)\b", message):
         return DriverKind.REFUSED_FOR_TRANSPORT
     if _CERT_FAILED.search(message):
         return DriverKind.CERTIFICATE_REJECTED

@@ -19,7 +19,7 @@ from typing import Optional
 
 from . import __version__
 from .errors import ProbeError, WrongEngineError
-from .net import Deadline, NetworkError, recv_exact
+from .net import Deadline, NetworkError, available, recv_exact
 
 # Capability flags (include/mysql_com.h; facts §6.2).
 CLIENT_LONG_PASSWORD = 0x00000001  # MariaDB reads this bit as CLIENT_MYSQL ("not a MariaDB client")
@@ -183,7 +183,7 @@ def _read_payload(sock: socket.socket, header: bytes, deadline: Deadline, what: 
         raise WrongEngineError(
             f"{what} from {_peer(sock)} is not a MySQL packet: its length header says "
             f"{length} bytes (limit {MAX_HANDSHAKE_PAYLOAD}); first bytes "
-            f"{header + _available(sock)!r}. "
+            f"{header + available(sock, 64)!r}. "
             "Check that the endpoint is a MySQL-compatible server."
         )
     payload = recv_exact(sock, length, deadline, what) if length else b""
@@ -213,18 +213,6 @@ def read_login_answer(sock: socket.socket, deadline: Deadline) -> MySqlLoginAnsw
     """Read the server's answer to a HandshakeResponse41 (see ``probe_login_packet``)."""
     packet = read_packet(sock, deadline, "the answer to the login packet")
     return parse_login_answer(packet.payload)
-
-
-def _available(sock: socket.socket, limit: int = 64) -> bytes:
-    """Whatever has already arrived, without waiting: more evidence for an error message."""
-    timeout = sock.gettimeout()
-    sock.setblocking(False)
-    try:
-        return sock.recv(limit)
-    except OSError:
-        return b""
-    finally:
-        sock.settimeout(timeout)
 
 
 def _peer(sock: socket.socket) -> str:

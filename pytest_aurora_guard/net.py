@@ -100,6 +100,18 @@ def recv_exact(sock: socket.socket, size: int, deadline: Deadline, what: str) ->
     return bytes(chunks)
 
 
+def available(sock: socket.socket, limit: int = 4096) -> bytes:
+    """Whatever has already arrived, without waiting: more evidence for an error message."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return sock.recv(limit)
+    except OSError:
+        return b""
+    finally:
+        sock.settimeout(timeout)
+
+
 def send_all(sock: socket.socket, data: bytes, deadline: Deadline, what: str) -> None:
     try:
         sock.settimeout(deadline.remaining())

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from .errors import ProbeError, WrongEngineError
-from .net import Deadline, recv_exact, send_all
+from .net import Deadline, available, recv_exact, send_all
 
 PROTOCOL_3_0 = 196608  # PG_PROTOCOL(3, 0)
 SSL_REQUEST_CODE = 80877103  # PG_PROTOCOL(1234, 5679)
@@ -120,17 +120,7 @@ def request_tls(sock: socket.socket, deadline: Deadline) -> bool:
 
 
 def _recv_some(sock: socket.socket, deadline: Deadline, what: str) -> bytes:
-    first = recv_exact(sock, 1, deadline, what)
-    sock.setblocking(False)
-    try:
-        rest = sock.recv(4096)
-    except (BlockingIOError, InterruptedError):
-        rest = b""
-    except OSError:
-        rest = b""
-    finally:
-        sock.setblocking(True)
-    return first + rest
+    return recv_exact(sock, 1, deadline, what) + available(sock)
 
 
 def read_startup_answer(sock: socket.socket, deadline: Deadline) -> StartupAnswer:
@@ -138,23 +128,13 @@ def read_startup_answer(sock: socket.socket, deadline: Deadline) -> StartupAnswe
     header = recv_exact(sock, 5, deadline, "the answer to the StartupMessage")
     kind, length = header[:1], struct.unpack("!I", header[1:5])[0]
     if kind not in (b"E", b"R") or not 4 <= length <= _MAX_PREAUTH_MESSAGE:
-        seen = header + _peek_rest(sock)
+        seen = header + available(sock, 64)
         hint = _MYSQL_HINT if _is_mysql_greeting(seen) else ""
         raise WrongEngineError(f"the server answered the StartupMessage with {describe_foreign_bytes(seen)}{hint}")
     body = recv_exact(sock, length - 4, deadline, "the rest of the server's answer")
     if kind == b"E":
         return parse_error_response(body)
     return _parse_authentication(body)
-
-
-def _peek_rest(sock: socket.socket) -> bytes:
-    sock.setblocking(False)
-    try:
-        return sock.recv(64)
-    except OSError:
-        return b""
-    finally:
-        sock.setblocking(True)
 
 
 def parse_error_response(body: bytes) -> PgErrorResponse:

@@ -95,6 +95,13 @@ _SIGNATURE_SCHEMES = (
     0x0402, 0x0502, 0x0602,  # dsa with sha256/384/512
 )
 
+# Alerts that mean "not with what you offered": handshake_failure (no common suite, RFC 5246
+# §7.4.1.3), protocol_version (version not spoken, RFC 8446 §4.2.1, RFC 5246 §E.1) and
+# insufficient_security (RFC 5246 §7.2.2). Any other alert is about something else (SNI, ALPN,
+# a parse error on the server's side) and proves nothing about suites or versions.
+REFUSAL_ALERTS: Dict[int, str] = {40: "handshake_failure", 70: "protocol_version", 71: "insufficient_security"}
+PROTOCOL_VERSION_ALERT = 70
+
 # Alert descriptions (RFC 8446 §6, plus the ones RFC 5246 §7.2 defined and 8446 retired).
 ALERT_DESCRIPTIONS: Dict[int, str] = {
     0: "close_notify",

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from .net import Deadline, NetworkError
+from .tls_hello import REFUSAL_ALERTS
 from .tls_versions import TlsVersion
 
-# Alerts that are positive evidence the server will not speak the offered version/suites
-# (RFC 8446 §6.2; RFC 5246 §7.2.2): anything else is not a refusal we can vouch for.
-REFUSAL_ALERTS = frozenset({"protocol_version", "handshake_failure", "insufficient_security"})
+# The same alerts count as refusals here as in crafted-hello probing (see tls_hello).
+_REFUSAL_ALERT_NAMES = frozenset(REFUSAL_ALERTS.values())
 
 _ALERT_REASON = re.compile(r"^(?:SSLV3|TLSV1|TLSV13)_ALERT_(?P<name>[A-Z_]+)$")
 
@@ -162,21 +162,24 @@ def handshake(
     return outcome, tls
 
 
-def classify_ssl_error(exc: ssl.SSLError, context: ssl.SSLContext) -> HandshakeOutcome:
+def classify_ssl_error(exc: ssl.SSLError, context: Optional[ssl.SSLContext] = None) -> HandshakeOutcome:
+    """Classify a failed handshake; ``context`` names the version offered when it could not be."""
     reason = getattr(exc, "reason", None) or ""
     text = str(exc)
     match = _ALERT_REASON.match(reason)
     if match:
         alert = match.group("name").lower()
-        if alert in REFUSAL_ALERTS:
+        if alert in _REFUSAL_ALERT_NAMES:
             return HandshakeRefused(alert, f"TLS alert {alert} ({text})")
         return HandshakeInconclusive("alert", f"TLS alert {alert}, which does not say the offer was refused ({text})")
-    if reason in ("UNSUPPORTED_PROTOCOL", "WRONG_SSL_VERSION", "TLSV1_ALERT_PROTOCOL_VERSION"):
+    if reason in ("UNSUPPORTED_PROTOCOL", "WRONG_SSL_VERSION"):
         # The server answered with a version outside what we offered: it did not accept ours.
         return HandshakeRefused("older_version_chosen", f"the server chose a version we did not offer ({text})")
     if reason in ("NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM"):
-        version = context.maximum_version
-        return HandshakeNotOffered(TlsVersion(int(version)), text)
+        offered = int(context.maximum_version) if context is not None else None
+        if offered in {int(v) for v in TlsVersion}:
+            return HandshakeNotOffered(TlsVersion(offered), text)
+        return HandshakeInconclusive("local", f"the local TLS library could not make the offer: {text}")
     if isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
         return HandshakeInconclusive(
             "eof", "the server closed the connection during the TLS handshake without a TLS alert"

@@ -24,6 +24,8 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 from .ciphers import REGISTRY, CipherSuite
 from .errors import ProbeError
 from .tls_hello import (
+    PROTOCOL_VERSION_ALERT,
+    REFUSAL_ALERTS,
     HelloOutcome,
     ServerAlert,
     ServerChose,
@@ -36,12 +38,6 @@ from .tls_versions import TlsVersion
 # Offer at most this many suites per ClientHello (the bound testssl.sh uses; see module doc).
 MAX_SUITES_PER_HELLO = 128
 
-# Alerts that mean "not with what you offered": handshake_failure (no common suite, RFC 5246
-# §7.4.1.3), protocol_version (version not spoken, RFC 8446 §4.2.1, RFC 5246 §E.1) and
-# insufficient_security (RFC 5246 §7.2.2). Any other alert is about something else (SNI, ALPN,
-# a parse error on the server's side) and proves nothing about suites or versions.
-_REFUSAL_ALERTS = {40: "handshake_failure", 70: "protocol_version", 71: "insufficient_security"}
-_PROTOCOL_VERSION = 70
 
 
 class VersionStatus(enum.Enum):
@@ -155,7 +151,7 @@ def _choice_order_complete(attempts: Sequence[Attempt], accepted: Sequence[int])
 
 def _refusal(outcome: AttemptOutcome, version: TlsVersion) -> Optional[str]:
     """Why ``outcome`` is positive evidence that nothing offered is accepted, or None."""
-    if isinstance(outcome, ServerAlert) and outcome.description in _REFUSAL_ALERTS:
+    if isinstance(outcome, ServerAlert) and outcome.description in REFUSAL_ALERTS:
         return outcome.describe()
     if (
         isinstance(outcome, UnofferedChoice)
@@ -208,7 +204,7 @@ def _probe_version(
                 f"{what}: offering {len(bundle)} suites got {outcome.describe()}",
             )
         is_version_refusal = (
-            isinstance(outcome, ServerAlert) and outcome.description == _PROTOCOL_VERSION
+            isinstance(outcome, ServerAlert) and outcome.description == PROTOCOL_VERSION_ALERT
         ) or isinstance(outcome, UnofferedChoice)
         if is_version_refusal and not accepted:
             return finish(

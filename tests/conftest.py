@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from tests.support.pki import TestPki, make_pki
 from tests.support.postgres import PgProfile, RunningPostgres, start_postgres
+from tests.tls_peers import Peer, RawPeer
 
 pytest_plugins = ["tests.guard_helpers", "tests.mariadb_fixtures"]
 
@@ -48,6 +51,21 @@ def pg_in_between(test_pki: TestPki) -> Iterator[RunningPostgres]:
 def pg_no_tls(test_pki: TestPki) -> Iterator[RunningPostgres]:
     """ssl=off: answers 'N' to SSLRequest."""
     yield from _postgres(PgProfile.NO_TLS, test_pki)
+
+
+@pytest.fixture
+def raw_peer() -> Iterator[Peer]:
+    """Start hand-written TLS peers on loopback; each is stopped after the test."""
+    peers: list[RawPeer] = []
+
+    def start(behaviour: Callable[[socket.socket], object]) -> RawPeer:
+        peer = RawPeer(behaviour).__enter__()
+        peers.append(peer)
+        return peer
+
+    yield start
+    for peer in peers:
+        peer.__exit__(None, None, None)
 
 
 @pytest.fixture

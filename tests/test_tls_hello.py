@@ -6,7 +6,7 @@ import socket
 import ssl
 import struct
 import time
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 import pytest
 
@@ -28,8 +28,8 @@ from pytest_aurora_guard.tls_versions import TlsVersion
 from tests.support.pki import TestPki, make_pki
 from tests.tls_peers import (
     OpenSslServer,
+    Peer,
     PythonTlsServer,
-    RawPeer,
     alert,
     connect,
     parse_client_hello,
@@ -48,7 +48,6 @@ ECDHE_RSA_AES256_GCM_SHA384 = 0xC030
 RSA_AES256_SHA = 0x0035
 
 
-Peer = Callable[[Callable[[socket.socket], object]], RawPeer]
 
 
 @pytest.fixture(scope="module")
@@ -70,20 +69,6 @@ def hello(
             sock, version=version, suites=suites, server_name=server_name, timeout=timeout,
             alpn=alpn,
         )
-
-
-@pytest.fixture
-def raw_peer() -> Iterator[Peer]:
-    peers: list[RawPeer] = []
-
-    def start(behaviour: Callable[[socket.socket], object]) -> RawPeer:
-        peer = RawPeer(behaviour).__enter__()
-        peers.append(peer)
-        return peer
-
-    yield start
-    for peer in peers:
-        peer.__exit__(None, None, None)
 
 
 # --- Real servers -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from tests.s_client import ALL_VERSIONS, s_client_ground_truth
 from tests.support.pki import TestPki, make_pki
 from tests.tls_peers import (
     OpenSslServer,
+    Peer,
     PythonTlsServer,
     RawPeer,
     alert,
@@ -156,21 +157,6 @@ def test_a_version_below_the_servers_minimum_is_refused_with_its_alert_as_eviden
     assert "protocol_version" in tls10.reason
 
 
-Peer = Callable[[Callable[[socket.socket], object]], RawPeer]
-
-
-@pytest.fixture
-def raw_peer() -> Iterator[Peer]:
-    peers: List[RawPeer] = []
-
-    def start(behaviour: Callable[[socket.socket], object]) -> RawPeer:
-        peer = RawPeer(behaviour).__enter__()
-        peers.append(peer)
-        return peer
-
-    yield start
-    for peer in peers:
-        peer.__exit__(None, None, None)
 
 
 def test_every_hello_offers_at_most_128_suites_and_together_all_the_registry_knows(

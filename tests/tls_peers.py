@@ -334,3 +334,7 @@ def parse_client_hello(data: bytes) -> ClientHelloView:
             extensions[ext_type] = body[offset + 4 : offset + 4 + length]
             offset += 4 + length
     return ClientHelloView(record_version, legacy_version, session_id, suites, extensions)
+
+
+# What the ``raw_peer`` fixture (tests/conftest.py) hands a test: start a peer with a behaviour.
+Peer = Callable[[Callable[[socket.socket], object]], "RawPeer"]
