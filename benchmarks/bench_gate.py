@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from pytest_aurora_guard.checks import planned_checks
-from pytest_aurora_guard.credentials import Secret
-from pytest_aurora_guard.endpoints import parse_endpoint
 from pytest_aurora_guard.probe import ProbeRun
-from pytest_aurora_guard.settings import GuardSettings
+from pytest_aurora_guard.settings.config import GuardSettings
+from pytest_aurora_guard.settings.credentials import Secret
+from pytest_aurora_guard.settings.endpoints import parse_endpoint
 from tests.support.pki import make_pki
 from tests.support.postgres import PgProfile, RunningPostgres, start_postgres
 

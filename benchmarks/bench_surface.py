@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from pytest_aurora_guard.endpoints import parse_endpoint
 from pytest_aurora_guard.probe import ProbeRun
-from pytest_aurora_guard.settings import GuardSettings
+from pytest_aurora_guard.settings.config import GuardSettings
+from pytest_aurora_guard.settings.endpoints import parse_endpoint
 from tests.support.mariadb import MariaDbProfile, start_mariadb
 from tests.support.pki import make_pki
 from tests.support.postgres import PgProfile, RunningPostgres, start_postgres

@@ -12,14 +12,14 @@ from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
-from .ciphers import REGISTRY, UnknownCipherSuite
 from .errors import ProbeError, TlsNotOffered
 from .findings import DriverKind, PlaintextKind
 from .probe import EndpointProbe
-from .settings import GuardSettings
-from .tls_probe import HandshakeCompleted, HandshakeRefused
-from .tls_surface import VersionStatus
-from .tls_versions import TlsVersion
+from .settings.config import GuardSettings
+from .tls.ciphers import REGISTRY, UnknownCipherSuite
+from .tls.handshake import HandshakeCompleted, HandshakeRefused
+from .tls.surface import VersionStatus
+from .tls.versions import TlsVersion
 
 TRANSMISSION_SECURITY = ("HIPAA 45 CFR 164.312(e)(1) transmission security",
                          "HIPAA 45 CFR 164.312(e)(2)(ii) encryption")

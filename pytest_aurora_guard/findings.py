@@ -10,8 +10,8 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .tls_probe import HandshakeOutcome
-from .tls_versions import TlsVersion
+from .tls.handshake import HandshakeOutcome
+from .tls.versions import TlsVersion
 
 
 @dataclass

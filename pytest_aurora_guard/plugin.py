@@ -10,18 +10,18 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from . import drift_plugin
-from . import settings as opts
-from .allowlist import CipherAllowlist
 from .checks import CHECKS, CheckSpec, Outcome, Verdict, planned_checks
-from .credentials import Secret
-from .endpoints import Endpoint, parse_endpoint
+from .drift import plugin as drift_plugin
 from .errors import ConfigurationError
 from .probe import EndpointProbe, ProbeRun
 from .report import header_lines, render_verdict, summary_table
-from .settings import GuardSettings, build_settings, parse_min_tls, parse_timeout
-from .tls_surface import TlsSurface
-from .tls_versions import TlsVersion
+from .settings import config as opts
+from .settings.config import GuardSettings, build_settings, parse_min_tls, parse_timeout
+from .settings.credentials import Secret
+from .settings.endpoints import Endpoint, parse_endpoint
+from .tls.allowlist import CipherAllowlist
+from .tls.surface import TlsSurface
+from .tls.versions import TlsVersion
 
 SETTINGS_KEY = pytest.StashKey[GuardSettings]()
 VERDICT_PROPERTY = "aurora_guard_verdict"

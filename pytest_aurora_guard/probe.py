@@ -13,7 +13,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Optional, Protocol, TypeVar, cast
 
-from .endpoints import Endpoint, Engine
+from .engines.remedies import Remedies
 from .errors import ProbeError, TlsNotOffered, WrongEngineError
 from .findings import (
     DriverAttempt,
@@ -23,14 +23,14 @@ from .findings import (
     StartTls,
     VersionHandshake,
 )
-from .mysql_wire import GREETING_WAIT
-from .net import Deadline, close_quietly, connect
-from .pg_wire import describe_foreign_bytes, request_tls
-from .remedies import Remedies
-from .settings import GuardSettings
-from .tls_probe import HandshakeCompleted, HandshakeNotOffered, TlsContexts, handshake
-from .tls_surface import TlsSurface, VersionSurface, enumerate_surface
-from .tls_versions import TlsVersion
+from .settings.config import GuardSettings
+from .settings.endpoints import Endpoint, Engine
+from .tls.handshake import HandshakeCompleted, HandshakeNotOffered, TlsContexts, handshake
+from .tls.surface import TlsSurface, VersionSurface, enumerate_surface
+from .tls.versions import TlsVersion
+from .wire.mysql import GREETING_WAIT
+from .wire.net import Deadline, close_quietly, connect
+from .wire.pg import describe_foreign_bytes, request_tls
 
 T = TypeVar("T")
 
@@ -60,10 +60,10 @@ class EngineAdapter(Protocol):
 
 def adapter_for(engine: Engine) -> EngineAdapter:
     if engine is Engine.POSTGRESQL:
-        from .engine_postgresql import PostgresAdapter
+        from .engines.postgresql import PostgresAdapter
 
         return PostgresAdapter()
-    from .engine_mysql import MySqlAdapter
+    from .engines.mysql import MySqlAdapter
 
     return MySqlAdapter()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .checks import Outcome, Verdict
-from .settings import GuardSettings
+from .settings.config import GuardSettings
 
 
 def render_verdict(verdict: Verdict) -> str:

@@ -6,8 +6,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
-from pytest_aurora_guard.ciphers import REGISTRY
-from pytest_aurora_guard.tls_versions import TlsVersion
+from pytest_aurora_guard.tls.ciphers import REGISTRY
+from pytest_aurora_guard.tls.versions import TlsVersion
 
 ALL_VERSIONS = (TlsVersion.TLSv1_0, TlsVersion.TLSv1_1, TlsVersion.TLSv1_2, TlsVersion.TLSv1_3)
 S_CLIENT_FLAG = {

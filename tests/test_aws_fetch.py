@@ -8,7 +8,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from pytest_aurora_guard.aws import PAGE_SIZE, EngineDefaultsReader, default_region
+from pytest_aurora_guard.aws.engine_defaults import PAGE_SIZE, EngineDefaultsReader, default_region
 from pytest_aurora_guard.errors import (
     AwsAccessDeniedError,
     AwsApiError,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aurora_guard.aws import EngineParameter
-from pytest_aurora_guard.baselines import (
+from pytest_aurora_guard.aws.engine_defaults import EngineParameter
+from pytest_aurora_guard.drift.baselines import (
     DEFAULT_TRACKED_PARAMETERS,
     SCHEMA_VERSION,
     FamilyDefaults,

@@ -7,14 +7,14 @@ from importlib import resources
 
 import pytest
 
-from pytest_aurora_guard.ciphers import (
+from pytest_aurora_guard.errors import ConfigurationError
+from pytest_aurora_guard.tls.ciphers import (
     REGISTRY,
     CipherRegistry,
     CipherSuite,
     UnknownCipherSuite,
 )
-from pytest_aurora_guard.errors import ConfigurationError
-from pytest_aurora_guard.tls_versions import TlsVersion
+from pytest_aurora_guard.tls.versions import TlsVersion
 
 # aws rds describe-engine-default-cluster-parameters --db-parameter-group-family
 # aurora-postgresql11, ssl_ciphers AllowedValues (reference/aurora-tls-facts.md §2.1).
@@ -110,7 +110,7 @@ def test_an_unknown_name_raises_a_configuration_error_that_says_how_to_list_name
     assert caught.value.name == name
     message = str(caught.value)
     assert "neither an IANA" in message
-    assert "python -m pytest_aurora_guard.ciphers" in message
+    assert "python -m pytest_aurora_guard.tls.ciphers" in message
 
 
 def test_a_near_miss_suggests_the_names_it_resembles() -> None:
@@ -188,7 +188,7 @@ def test_a_registry_refuses_one_name_for_two_code_points() -> None:
 
 
 def test_the_shipped_data_file_records_its_sources_and_generation_date() -> None:
-    data = resources.files("pytest_aurora_guard").joinpath("data").joinpath("cipher_suites.csv")
+    data = resources.files("pytest_aurora_guard.tls").joinpath("data").joinpath("cipher_suites.csv")
     lines = data.read_text(encoding="utf-8").splitlines()
     text = "\n".join(line for line in lines if line.startswith("#"))
     assert "Generated 2026-11-28 by tools/make_cipher_suites.py" in text

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from pytest_aurora_guard.allowlist import CipherAllowlist, parse_allowlist
-from pytest_aurora_guard.baselines import FamilyDefaults, TrackedParameter
-from pytest_aurora_guard.drift import (
+from pytest_aurora_guard.drift.baselines import FamilyDefaults, TrackedParameter
+from pytest_aurora_guard.drift.gate import (
     ChangeKind,
     DriftReport,
     Target,
@@ -15,6 +14,7 @@ from pytest_aurora_guard.drift import (
     render_drift,
     update_command,
 )
+from pytest_aurora_guard.tls.allowlist import CipherAllowlist, parse_allowlist
 
 ALLOWLIST: CipherAllowlist = parse_allowlist(
     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "test policy"

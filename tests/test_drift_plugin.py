@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aurora_guard.aws import EngineDefaultsReader
-from pytest_aurora_guard.baselines import (
+from pytest_aurora_guard.aws.engine_defaults import EngineDefaultsReader
+from pytest_aurora_guard.drift.baselines import (
     DEFAULT_TRACKED_PARAMETERS,
     FamilyDefaults,
     write_baseline,

@@ -14,16 +14,16 @@ from typing import Optional
 import pymysql
 import pytest
 
-from pytest_aurora_guard import mysql_wire as wire
-from pytest_aurora_guard.net import Deadline, close_quietly, connect, send_all
-from pytest_aurora_guard.tls_probe import (
+from pytest_aurora_guard.tls.handshake import (
     HandshakeCompleted,
     HandshakeOutcome,
     HandshakeRefused,
     TlsContexts,
     handshake,
 )
-from pytest_aurora_guard.tls_versions import TlsVersion
+from pytest_aurora_guard.tls.versions import TlsVersion
+from pytest_aurora_guard.wire import mysql as wire
+from pytest_aurora_guard.wire.net import Deadline, close_quietly, connect, send_all
 from tests.support.mariadb import MariaDbProfile, RunningMariaDb, start_mariadb
 from tests.support.pki import TestPki
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_aurora_guard import mysql_wire as wire
 from pytest_aurora_guard.errors import ProbeError, WrongEngineError
-from pytest_aurora_guard.mysql_wire import (
+from pytest_aurora_guard.wire import mysql as wire
+from pytest_aurora_guard.wire.mysql import (
     CLIENT_CONNECT_ATTRS,
     CLIENT_PLUGIN_AUTH,
     CLIENT_PROTOCOL_41,
@@ -26,7 +26,7 @@ from pytest_aurora_guard.mysql_wire import (
     MySqlLoginAnswer,
     PlaintextOutcome,
 )
-from pytest_aurora_guard.net import Deadline, NetworkError, close_quietly, connect, send_all
+from pytest_aurora_guard.wire.net import Deadline, NetworkError, close_quietly, connect, send_all
 from tests.support.mariadb import RunningMariaDb
 
 # Capabilities a MySQL 8.0 server advertises (0xffff lower, 0xdfff upper: everything but the

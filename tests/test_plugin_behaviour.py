@@ -173,12 +173,12 @@ class TestUserFixtures:
     ):
         pytester.makepyfile(test_custom="""
             import pytest
-            from pytest_aurora_guard.tls_probe import HandshakeCompleted
-            from pytest_aurora_guard.tls_versions import TlsVersion
+            from pytest_aurora_guard.tls.handshake import HandshakeCompleted
+            from pytest_aurora_guard.tls.versions import TlsVersion
 
             @pytest.mark.aurora_guard
             def test_negotiates_an_allowlisted_tls13_suite(aurora_probe, aurora_cipher_allowlist):
-                from pytest_aurora_guard.ciphers import REGISTRY
+                from pytest_aurora_guard.tls.ciphers import REGISTRY
                 outcome = aurora_probe.modern().outcome
                 assert isinstance(outcome, HandshakeCompleted)
                 assert outcome.version is TlsVersion.TLSv1_3
@@ -186,7 +186,7 @@ class TestUserFixtures:
 
             def test_tls12_is_refused_and_only_allowlisted_suites_are_accepted(aurora_tls_surface,
                                                                               aurora_cipher_allowlist):
-                from pytest_aurora_guard.tls_surface import VersionStatus
+                from pytest_aurora_guard.tls.surface import VersionStatus
                 assert aurora_tls_surface.for_version(TlsVersion.TLSv1_2).status is VersionStatus.REFUSED
                 accepted = aurora_tls_surface.for_version(TlsVersion.TLSv1_3).accepted_cipher_suites()
                 assert {suite.code for suite in accepted} <= aurora_cipher_allowlist.codes

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_aurora_guard.endpoints import parse_endpoint
 from pytest_aurora_guard.probe import ProbeRun
-from pytest_aurora_guard.settings import GuardSettings
-from pytest_aurora_guard.tls_surface import TlsSurface, VersionStatus
-from pytest_aurora_guard.tls_versions import TlsVersion
+from pytest_aurora_guard.settings.config import GuardSettings
+from pytest_aurora_guard.settings.endpoints import parse_endpoint
+from pytest_aurora_guard.tls.surface import TlsSurface, VersionStatus
+from pytest_aurora_guard.tls.versions import TlsVersion
 from tests.s_client import ALL_VERSIONS, s_client_ground_truth
 
 SERVERS = {

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import pytest
 
 from pytest_aurora_guard.errors import ConfigurationError
-from pytest_aurora_guard.tls_hello import (
+from pytest_aurora_guard.tls.hello import (
     HELLO_RETRY_REQUEST_RANDOM,
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
     ConnectionClosed,
@@ -24,7 +24,7 @@ from pytest_aurora_guard.tls_hello import (
     UnofferedChoice,
     send_client_hello,
 )
-from pytest_aurora_guard.tls_versions import TlsVersion
+from pytest_aurora_guard.tls.versions import TlsVersion
 from tests.support.pki import TestPki, make_pki
 from tests.tls_peers import (
     OpenSslServer,

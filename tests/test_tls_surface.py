@@ -11,16 +11,16 @@ from typing import Callable, Dict, FrozenSet, Iterator, List, Tuple
 
 import pytest
 
-from pytest_aurora_guard.ciphers import REGISTRY
-from pytest_aurora_guard.tls_hello import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, ServerAlert
-from pytest_aurora_guard.tls_surface import (
+from pytest_aurora_guard.tls.ciphers import REGISTRY
+from pytest_aurora_guard.tls.hello import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, ServerAlert
+from pytest_aurora_guard.tls.surface import (
     MAX_SUITES_PER_HELLO,
     ConnectFailed,
     TlsSurface,
     VersionStatus,
     enumerate_surface,
 )
-from pytest_aurora_guard.tls_versions import TlsVersion
+from pytest_aurora_guard.tls.versions import TlsVersion
 from tests.s_client import ALL_VERSIONS, s_client_ground_truth
 from tests.support.pki import TestPki, make_pki
 from tests.tls_peers import (

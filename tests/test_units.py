@@ -6,10 +6,10 @@ import pickle
 
 import pytest
 
-from pytest_aurora_guard.credentials import Secret
-from pytest_aurora_guard.endpoints import Engine, parse_endpoint
 from pytest_aurora_guard.errors import ConfigurationError
-from pytest_aurora_guard.tls_versions import TlsVersion
+from pytest_aurora_guard.settings.credentials import Secret
+from pytest_aurora_guard.settings.endpoints import Engine, parse_endpoint
+from pytest_aurora_guard.tls.versions import TlsVersion
 
 
 class TestSecret:

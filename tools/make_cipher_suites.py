@@ -1,4 +1,4 @@
-"""Regenerate ``pytest_aurora_guard/data/cipher_suites.csv``, the cipher-suite registry.
+"""Regenerate ``pytest_aurora_guard/tls/data/cipher_suites.csv``, the cipher-suite registry.
 
 The registry is keyed by IANA code point. It merges three sources, each for what it is
 authoritative on:
@@ -24,7 +24,7 @@ Usage (the live IANA file and a testssl.sh checkout, or copies of them)::
     python tools/make_cipher_suites.py \\
         --iana tls-parameters-4.csv --iana-origin "<where the copy came from>" \\
         --testssl cipher-mapping.txt --testssl-origin "testssl/testssl.sh@<commit>" \\
-        --date 2026-11-28 --output pytest_aurora_guard/data/cipher_suites.csv
+        --date 2026-11-28 --output pytest_aurora_guard/tls/data/cipher_suites.csv
 
 Discrepancies between the sources are printed to stderr; a name that would map to two code
 points stops the run.

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from .aws import EngineParameter
-from .errors import BaselineError, ConfigurationError, MissingBaselineError
+from ..aws.engine_defaults import EngineParameter
+from ..errors import BaselineError, ConfigurationError, MissingBaselineError
 
 SCHEMA_VERSION = 1
 

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from .errors import ProbeError, WrongEngineError
+from ..errors import ProbeError, WrongEngineError
 from .net import Deadline, available, recv_exact, send_all
 
 PROTOCOL_3_0 = 196608  # PG_PROTOCOL(3, 0)

@@ -21,9 +21,9 @@ import socket
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
+from ..errors import ProbeError
 from .ciphers import REGISTRY, CipherSuite
-from .errors import ProbeError
-from .tls_hello import (
+from .hello import (
     PROTOCOL_VERSION_ALERT,
     REFUSAL_ALERTS,
     HelloOutcome,
@@ -33,7 +33,7 @@ from .tls_hello import (
     send_client_hello,
     version_name,
 )
-from .tls_versions import TlsVersion
+from .versions import TlsVersion
 
 # Offer at most this many suites per ClientHello (the bound testssl.sh uses; see module doc).
 MAX_SUITES_PER_HELLO = 128

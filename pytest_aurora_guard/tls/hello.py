@@ -27,8 +27,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from .errors import ConfigurationError, ProbeError
-from .tls_versions import TlsVersion
+from ..errors import ConfigurationError, ProbeError
+from .versions import TlsVersion
 
 # Record content types (RFC 8446 §5.1, RFC 5246 §6.2.1).
 _CHANGE_CIPHER_SPEC = 20

@@ -14,11 +14,8 @@ import socket
 import ssl
 from typing import Any, Optional
 
-from . import mysql_wire
-from .credentials import decoy_password
-from .endpoints import Endpoint, Engine
-from .errors import ProbeError, TlsNotOffered, WrongEngineError
-from .findings import (
+from ..errors import ProbeError, TlsNotOffered, WrongEngineError
+from ..findings import (
     DriverAttempt,
     DriverKind,
     IdentityOverTls,
@@ -27,7 +24,13 @@ from .findings import (
     SessionTls,
     StartTls,
 )
-from .mysql_wire import (
+from ..settings.config import GuardSettings
+from ..settings.credentials import decoy_password
+from ..settings.endpoints import Endpoint, Engine
+from ..tls.handshake import HandshakeNotOffered, HandshakeRefused, TlsContexts, classify_ssl_error
+from ..tls.versions import TlsVersion
+from ..wire import mysql as mysql_wire
+from ..wire.mysql import (
     CLIENT_SSL,
     COM_QUIT,
     ER_ACCESS_DENIED_ERROR,
@@ -43,12 +46,9 @@ from .mysql_wire import (
     read_login_answer,
     ssl_request_packet,
 )
-from .net import Deadline, close_quietly, connect, send_all
-from .pg_wire import request_tls
+from ..wire.net import Deadline, close_quietly, connect, send_all
+from ..wire.pg import request_tls
 from .remedies import Remedies
-from .settings import GuardSettings
-from .tls_probe import HandshakeNotOffered, HandshakeRefused, TlsContexts, classify_ssl_error
-from .tls_versions import TlsVersion
 
 REMEDIES = Remedies(
     plaintext="set require_secure_transport=ON in the DB cluster parameter group",

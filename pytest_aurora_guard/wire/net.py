@@ -11,7 +11,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from .errors import ProbeError
+from ..errors import ProbeError
 
 
 class NetworkError(ProbeError):

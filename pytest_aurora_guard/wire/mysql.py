@@ -17,8 +17,8 @@ import struct
 from dataclasses import dataclass
 from typing import Optional
 
-from . import __version__
-from .errors import ProbeError, WrongEngineError
+from .. import __version__
+from ..errors import ProbeError, WrongEngineError
 from .net import Deadline, NetworkError, available, recv_exact
 
 # Capability flags (include/mysql_com.h; facts §6.2).

@@ -24,7 +24,7 @@ import botocore.exceptions
 import botocore.parsers
 import botocore.session
 
-from .errors import (
+from ..errors import (
     AwsAccessDeniedError,
     AwsApiError,
     AwsCredentialsError,

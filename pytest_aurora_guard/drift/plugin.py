@@ -16,7 +16,9 @@ from typing import Any, Callable, Optional, Union
 
 import pytest
 
-from .aws import EngineDefaultsReader, default_region
+from ..aws.engine_defaults import EngineDefaultsReader, default_region
+from ..errors import BaselineError, ConfigurationError, MissingBaselineError
+from ..settings.sources import RawSetting, ini_relative_path, resolve, split_list
 from .baselines import (
     FamilyDefaults,
     discover_baselines,
@@ -26,7 +28,7 @@ from .baselines import (
     validate_family,
     validate_region,
 )
-from .drift import (
+from .gate import (
     AllowlistLike,
     DriftGate,
     GateSettings,
@@ -36,8 +38,6 @@ from .drift import (
     render_missing,
     targets_for,
 )
-from .errors import BaselineError, ConfigurationError, MissingBaselineError
-from .options import RawSetting, ini_relative_path, resolve, split_list
 
 PLUGIN_NAME = "aurora-guard-drift"
 WIRE_KEY = "aurora_guard_drift"

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ConfigurationError
 from .ciphers import REGISTRY, CipherSuite, UnknownCipherSuite
-from .errors import ConfigurationError
 
 # The TLS 1.3 suites Aurora PostgreSQL lists (../shared/reference/aurora-tls-facts.md §2.1).
 DEFAULT_ALLOWLIST = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384")

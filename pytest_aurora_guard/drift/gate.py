@@ -17,7 +17,9 @@ from typing import Any, Optional, Protocol
 
 from deepdiff import DeepDiff
 
-from .aws import EngineDefaultsReader
+from ..aws.engine_defaults import EngineDefaultsReader
+from ..errors import AuroraGuardError
+from ..tls.ciphers import REGISTRY, CipherSuite, UnknownCipherSuite
 from .baselines import (
     FamilyDefaults,
     WriteOutcome,
@@ -25,8 +27,6 @@ from .baselines import (
     tracked_parameters_for,
     write_baseline,
 )
-from .ciphers import REGISTRY, CipherSuite, UnknownCipherSuite
-from .errors import AuroraGuardError
 
 # Parameters whose values and AllowedValues are cipher-suite lists (aurora-tls-facts.md §2).
 CIPHER_PARAMETERS = frozenset({"ssl_ciphers", "ssl_cipher", "tls_ciphersuites"})
@@ -45,7 +45,7 @@ _FIELD_LABELS: Mapping[str, str] = {
 
 
 class AllowlistLike(Protocol):
-    """What the gate needs of ``pytest_aurora_guard.allowlist.CipherAllowlist``."""
+    """What the gate needs of ``pytest_aurora_guard.tls.allowlist.CipherAllowlist``."""
 
     @property
     def source(self) -> str: ...

@@ -7,10 +7,8 @@ import re
 import ssl
 from typing import Any
 
-from .credentials import decoy_password
-from .endpoints import Endpoint, Engine
-from .errors import TlsNotOffered
-from .findings import (
+from ..errors import TlsNotOffered
+from ..findings import (
     DriverAttempt,
     DriverKind,
     IdentityOverTls,
@@ -19,8 +17,13 @@ from .findings import (
     SessionTls,
     StartTls,
 )
-from .net import Deadline, close_quietly, connect, send_all
-from .pg_wire import (
+from ..settings.config import DEFAULT_DBNAME, GuardSettings
+from ..settings.credentials import decoy_password
+from ..settings.endpoints import Endpoint, Engine
+from ..tls.handshake import TlsContexts
+from ..tls.versions import TlsVersion
+from ..wire.net import Deadline, close_quietly, connect, send_all
+from ..wire.pg import (
     APPLICATION_NAME,
     PgAuthenticationRequest,
     PgErrorResponse,
@@ -30,9 +33,6 @@ from .pg_wire import (
     terminate,
 )
 from .remedies import Remedies
-from .settings import DEFAULT_DBNAME, GuardSettings
-from .tls_probe import TlsContexts
-from .tls_versions import TlsVersion
 
 # The encryption state that ends pg_hba's refusal messages: "SSL off" up to the GSS-era code,
 # "no encryption" in newer servers (../shared/reference/aurora-tls-facts.md §3.1). Both appear.

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
-from .allowlist import CipherAllowlist, default_allowlist, parse_allowlist
+from ..errors import ConfigurationError
+from ..tls.allowlist import CipherAllowlist, default_allowlist, parse_allowlist
+from ..tls.versions import TlsVersion
 from .credentials import Secret
 from .endpoints import Endpoint, Engine, parse_endpoint
-from .errors import ConfigurationError
-from .options import RawSetting, _ConfigLike, ini_relative_path, resolve, split_list
-from .tls_versions import TlsVersion
+from .sources import RawSetting, _ConfigLike, ini_relative_path, resolve, split_list
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_PROBE_USER = "pytest_aurora_guard_probe"

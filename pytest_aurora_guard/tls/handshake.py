@@ -15,9 +15,9 @@ import warnings
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from .net import Deadline, NetworkError
-from .tls_hello import REFUSAL_ALERTS
-from .tls_versions import TlsVersion
+from ..wire.net import Deadline, NetworkError
+from .hello import REFUSAL_ALERTS
+from .versions import TlsVersion
 
 # The same alerts count as refusals here as in crafted-hello probing (see tls_hello).
 _REFUSAL_ALERT_NAMES = frozenset(REFUSAL_ALERTS.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import ssl
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 
 class TlsVersion(enum.IntEnum):
