@@ -30,7 +30,7 @@ class BaselineError(AuroraGuardError):
     """A committed baseline file is missing, unreadable or not in the expected schema."""
 
 
-# Drift gate (issue 4): finer kinds so the gate can say which of its inputs let it down.
+# Drift gate: finer kinds so the gate can say which of its inputs let it down.
 
 
 class AwsCredentialsError(AwsApiError):

@@ -65,6 +65,14 @@ class VersionHandshake:
     outcome: HandshakeOutcome
 
 
+class DriverMode(enum.Enum):
+    """What a driver attempt is for, which decides how its failure reads."""
+
+    PLAINTEXT = "without TLS"  # must be refused for being unencrypted
+    CAPPED = "capped below the floor"  # must be refused during the TLS handshake
+    VERIFIED = "over certificate-verified TLS"  # must succeed
+
+
 class DriverKind(enum.Enum):
     REFUSED_FOR_TRANSPORT = "refused because the connection is unencrypted"
     REFUSED_TLS = "the TLS handshake was refused"

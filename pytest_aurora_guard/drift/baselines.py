@@ -25,7 +25,7 @@ from ..errors import BaselineError, ConfigurationError, MissingBaselineError
 
 SCHEMA_VERSION = 1
 
-# What each engine's TLS posture hangs on (../shared/reference/aurora-tls-facts.md §2).
+# What each engine's TLS posture hangs on (the Aurora user guide's PostgreSQL and MySQL security pages).
 # Keys are family-name prefixes; the longest matching prefix wins.
 DEFAULT_TRACKED_PARAMETERS: Mapping[str, tuple[str, ...]] = {
     "aurora-postgresql": (

@@ -140,8 +140,10 @@ def add_options(parser: pytest.Parser) -> None:
 
 
 def register(config: pytest.Config, *, endpoints_configured: bool, allowlist: AllowlistLike) -> None:
-    """Activate the drift gate when the run asks for it; stay inert (no AWS call) otherwise."""
-    config.addinivalue_line("markers", "aurora_guard: a transport-security check of pytest-aurora-guard")
+    """Activate the drift gate when the run asks for it; stay inert (no AWS call) otherwise.
+
+    The shared ``aurora_guard`` marker is registered by the plugin entry point before this runs.
+    """
     config.addinivalue_line(
         "markers",
         f"{MARKER}: aurora-guard check that AWS's engine defaults for one region and DB "

@@ -2,7 +2,7 @@
 
 Harder than PostgreSQL: MySQL and Aurora MySQL check ``require_secure_transport`` after the
 password, and MariaDB 10.11 answers a plaintext login with the right password with 1045, like a
-wrong one (../shared/reference/aurora-tls-facts.md §3.2, §3.3, §9). Only error 3159, or a 1045
+wrong one (MySQL worklog 7709; seen on Debian 12's MariaDB 10.11). Only error 3159, or a 1045
 in plaintext contrasted with the same credentials logging in over verified TLS, proves refusal.
 """
 
@@ -18,6 +18,7 @@ from ..errors import ProbeError, TlsNotOffered, WrongEngineError
 from ..findings import (
     DriverAttempt,
     DriverKind,
+    DriverMode,
     IdentityOverTls,
     PlaintextFinding,
     PlaintextKind,
@@ -171,7 +172,7 @@ class MySqlAdapter:
         params["auth_plugin_map"] = _NO_CLEARTEXT_PLUGINS
         if settings.password is not None:
             params["password"] = settings.password.reveal()
-        return self._attempt(attempted, params, expect="plaintext")
+        return self._attempt(attempted, params, expect=DriverMode.PLAINTEXT)
 
     def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion,
                       contexts: TlsContexts) -> DriverAttempt:
@@ -181,13 +182,13 @@ class MySqlAdapter:
         if isinstance(context, HandshakeNotOffered):
             return DriverAttempt(attempted, context.render(), DriverKind.LOCAL_LIMIT)
         params = self._params(endpoint, settings, ssl=context, password=decoy_password())
-        return self._attempt(attempted, params, expect="capped")
+        return self._attempt(attempted, params, expect=DriverMode.CAPPED)
 
     def driver_verified(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt:
         where = str(settings.ca_bundle) if settings.ca_bundle else "the system trust store"
         attempted = (f"PyMySQL connect over TLS verified against {where} (hostname checked) as "
                      f"{settings.user!r}, then SHOW SESSION STATUS Ssl_version, Ssl_cipher")
-        return self._attempt(attempted, self._verified_params(endpoint, settings), expect="verified")
+        return self._attempt(attempted, self._verified_params(endpoint, settings), expect=DriverMode.VERIFIED)
 
     def connect(self, endpoint: Endpoint, settings: GuardSettings, **overrides: Any) -> Any:
         """A PyMySQL connection that verifies the server certificate before sending credentials."""
@@ -218,7 +219,7 @@ class MySqlAdapter:
         params.update(extra)
         return params
 
-    def _attempt(self, attempted: str, params: dict[str, Any], expect: str) -> DriverAttempt:
+    def _attempt(self, attempted: str, params: dict[str, Any], expect: DriverMode) -> DriverAttempt:
         import pymysql
 
         try:
@@ -235,7 +236,7 @@ class MySqlAdapter:
         finally:
             params.pop("password", None)
         try:
-            if expect != "verified":
+            if expect is not DriverMode.VERIFIED:
                 return DriverAttempt(attempted, "the connection succeeded: a session was established",
                                      DriverKind.CONNECTED)
             with conn.cursor() as cursor:
@@ -249,7 +250,7 @@ class MySqlAdapter:
         answered = f"connected; Ssl_version={version_text or '(empty)'}, Ssl_cipher={cipher or '(empty)'}"
         return DriverAttempt(attempted, answered, DriverKind.CONNECTED, session)
 
-    def _classify_error(self, attempted: str, exc: Exception, expect: str) -> DriverAttempt:
+    def _classify_error(self, attempted: str, exc: Exception, expect: DriverMode) -> DriverAttempt:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
         answered = f"ERROR {code}: {message}" if code is not None else message
@@ -264,7 +265,7 @@ class MySqlAdapter:
             return DriverAttempt(attempted, answered, DriverKind.REFUSED_FOR_TRANSPORT)
         if code == ER_ACCESS_DENIED_ERROR:
             # With the decoy password below the floor, a 1045 means the TLS session was set up.
-            kind = DriverKind.REACHED_AUTHENTICATION if expect == "capped" else DriverKind.CREDENTIALS_REJECTED
+            kind = DriverKind.REACHED_AUTHENTICATION if expect is DriverMode.CAPPED else DriverKind.CREDENTIALS_REJECTED
             return DriverAttempt(attempted, answered, kind)
         return DriverAttempt(attempted, answered, DriverKind.NOT_CONCLUSIVE)
 

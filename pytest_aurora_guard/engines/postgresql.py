@@ -11,6 +11,7 @@ from ..errors import TlsNotOffered
 from ..findings import (
     DriverAttempt,
     DriverKind,
+    DriverMode,
     IdentityOverTls,
     PlaintextFinding,
     PlaintextKind,
@@ -35,7 +36,8 @@ from ..wire.pg import (
 from .remedies import Remedies
 
 # The encryption state that ends pg_hba's refusal messages: "SSL off" up to the GSS-era code,
-# "no encryption" in newer servers (../shared/reference/aurora-tls-facts.md §3.1). Both appear.
+# "no encryption" in newer servers (src/backend/libpq/auth.c; the AWS Aurora PostgreSQL security
+# page shows the first, real RDS logs the second). Both appear.
 _UNENCRYPTED_REFUSAL = re.compile(r"pg_hba\.conf.*,\s*(?:no encryption|SSL off)\s*$", re.S)
 _ENCRYPTED_REFUSAL = re.compile(r"pg_hba\.conf.*,\s*(?:SSL encryption|SSL on|GSS encryption)\s*$", re.S)
 _INVALID_AUTHORIZATION = "28000"
@@ -116,7 +118,7 @@ class PostgresAdapter:
             "password (the real one never travels unencrypted)"
         )
         params = self._params(endpoint, settings, sslmode="disable", password=decoy_password())
-        return self._attempt(attempted, params, settings, expect="plaintext")
+        return self._attempt(attempted, params, settings, expect=DriverMode.PLAINTEXT)
 
     def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion,
                       contexts: TlsContexts) -> DriverAttempt:
@@ -126,7 +128,7 @@ class PostgresAdapter:
         )
         params = self._params(endpoint, settings, sslmode="require", password=decoy_password(),
                               ssl_min_protocol_version="TLSv1", ssl_max_protocol_version=version.server_setting)
-        return self._attempt(attempted, params, settings, expect="capped")
+        return self._attempt(attempted, params, settings, expect=DriverMode.CAPPED)
 
     def driver_verified(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt:
         params = self._verified_params(endpoint, settings)
@@ -134,7 +136,7 @@ class PostgresAdapter:
             f"psycopg connect with sslmode=verify-full (sslrootcert={params['sslrootcert']}) as "
             f"{settings.user!r}, then read this backend's row of pg_stat_ssl (ssl, version, cipher)"
         )
-        return self._attempt(attempted, params, settings, expect="verified")
+        return self._attempt(attempted, params, settings, expect=DriverMode.VERIFIED)
 
     def connect(self, endpoint: Endpoint, settings: GuardSettings, **overrides: Any) -> Any:
         """A psycopg connection that verifies the server (verify-full) before sending credentials."""
@@ -165,7 +167,8 @@ class PostgresAdapter:
         params.update(extra)
         return params
 
-    def _attempt(self, attempted: str, params: dict[str, Any], settings: GuardSettings, expect: str) -> DriverAttempt:
+    def _attempt(self, attempted: str, params: dict[str, Any], settings: GuardSettings,
+                 expect: DriverMode) -> DriverAttempt:
         import psycopg  # imported late: the plugin must load fast and inert without it
 
         try:
@@ -176,7 +179,7 @@ class PostgresAdapter:
         finally:
             params.pop("password", None)
         try:
-            if expect != "verified":
+            if expect is not DriverMode.VERIFIED:
                 return DriverAttempt(attempted, "the connection succeeded", DriverKind.CONNECTED)
             row = conn.execute(_SESSION_TLS_QUERY).fetchone()
         finally:
@@ -198,7 +201,7 @@ def classify_plaintext_answer(answer: PgErrorResponse | PgAuthenticationRequest)
     return PlaintextKind.NOT_CONCLUSIVE
 
 
-def classify_driver_error(message: str, expect: str) -> DriverKind:
+def classify_driver_error(message: str, expect: DriverMode) -> DriverKind:
     """Classify a libpq connection failure from its text: libpq gives no SQLSTATE for these."""
     if re.search(r",\s*(no encryption|SSL off)\b", message):
         return DriverKind.REFUSED_FOR_TRANSPORT
@@ -209,8 +212,8 @@ def classify_driver_error(message: str, expect: str) -> DriverKind:
     if re.search(r"ssl_(max|min)_protocol_version|invalid .*protocol version", message, re.I):
         return DriverKind.LOCAL_LIMIT
     if _PASSWORD_FAILED.search(message):
-        return DriverKind.CREDENTIALS_REJECTED if expect == "verified" else DriverKind.REACHED_AUTHENTICATION
-    if expect == "capped" and re.search(r"pg_hba\.conf.*(SSL encryption|SSL on)", message):
+        return DriverKind.CREDENTIALS_REJECTED if expect is DriverMode.VERIFIED else DriverKind.REACHED_AUTHENTICATION
+    if expect is DriverMode.CAPPED and re.search(r"pg_hba\.conf.*(SSL encryption|SSL on)", message):
         # pg_hba refused the identity, but only after a TLS session below the floor was set up.
         return DriverKind.REACHED_AUTHENTICATION
     return DriverKind.NOT_CONCLUSIVE

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import ConfigurationError
 from .ciphers import REGISTRY, CipherSuite, UnknownCipherSuite
 
-# The TLS 1.3 suites Aurora PostgreSQL lists (../shared/reference/aurora-tls-facts.md §2.1).
+# The TLS 1.3 suites Aurora PostgreSQL lists (Aurora user guide, AuroraPostgreSQL.Security).
 DEFAULT_ALLOWLIST = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384")
 
 

@@ -7,7 +7,6 @@ negotiated, or which alert the server sent, or why there is no evidence either w
 
 from __future__ import annotations
 
-import hashlib
 import re
 import socket
 import ssl
@@ -19,7 +18,7 @@ from ..wire.net import Deadline, NetworkError
 from .hello import REFUSAL_ALERTS
 from .versions import TlsVersion
 
-# The same alerts count as refusals here as in crafted-hello probing (see tls_hello).
+# The same alerts count as refusals here as in crafted-hello probing (see tls.hello).
 _REFUSAL_ALERT_NAMES = frozenset(REFUSAL_ALERTS.values())
 
 _ALERT_REASON = re.compile(r"^(?:SSLV3|TLSV1|TLSV13)_ALERT_(?P<name>[A-Z_]+)$")
@@ -31,7 +30,6 @@ class HandshakeCompleted:
 
     version: TlsVersion
     cipher_name: str  # as OpenSSL names it (TLS 1.3 suites carry their IANA name)
-    peer_certificate_sha256: Optional[str]
 
     def render(self) -> str:
         return f"handshake completed: {self.version.label} with {self.cipher_name}"
@@ -79,7 +77,7 @@ class TlsContexts:
     Built up front, in the main thread, because lowering the version below TLS 1.2 emits a
     DeprecationWarning that we silence with ``warnings.catch_warnings``, which is not thread-safe.
     None of these contexts verify certificates: the probes send no credentials; the driver
-    checks that do send credentials verify (see ``postgres.py`` / ``mysql.py``).
+    checks that do send credentials verify (see ``engines.postgresql`` / ``engines.mysql``).
     """
 
     def __init__(self) -> None:
@@ -153,12 +151,7 @@ def handshake(
     if negotiated is None or cipher is None:
         tls.close()
         return HandshakeInconclusive("garbage", "TLS handshake returned no version or cipher"), None
-    der = tls.getpeercert(binary_form=True)
-    outcome = HandshakeCompleted(
-        version=TlsVersion.from_ssl_module(negotiated),
-        cipher_name=cipher[0],
-        peer_certificate_sha256=hashlib.sha256(der).hexdigest() if der else None,
-    )
+    outcome = HandshakeCompleted(version=TlsVersion.from_ssl_module(negotiated), cipher_name=cipher[0])
     return outcome, tls
 
 

@@ -20,7 +20,6 @@ import ipaddress
 import os
 import socket
 import struct
-import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
 from ..errors import ConfigurationError, ProbeError
+from ..wire.net import Deadline, NetworkError, recv_exact
 from .versions import TlsVersion
 
 # Record content types (RFC 8446 §5.1, RFC 5246 §6.2.1).
@@ -502,15 +502,6 @@ def judge_server_hello(
 # The exchange.
 
 
-class _Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self._end - time.monotonic()
-
-
 class _Stop(Exception):
     """Carries the outcome out of the read loop."""
 
@@ -520,38 +511,29 @@ class _Stop(Exception):
 
 
 class _Receiver:
-    """Reads exact byte counts from the socket against one total deadline."""
+    """Reads exact byte counts from the socket against one total deadline, keeping what arrived."""
 
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
         self._sock = sock
         self._deadline = deadline
         self.received = bytearray()
 
     def exactly(self, count: int) -> bytes:
-        start = len(self.received)
-        while len(self.received) - start < count:
-            remaining = self._deadline.remaining()
-            if remaining <= 0:
-                raise _Stop(Timeout(self._deadline.seconds, len(self.received)))
-            self._sock.settimeout(remaining)
-            try:
-                chunk = self._sock.recv(count - (len(self.received) - start))
-            except socket.timeout:
+        try:
+            return recv_exact(self._sock, count, self._deadline, "the server's answer to our ClientHello",
+                              evidence=self.received)
+        except NetworkError as exc:
+            if exc.kind == "timeout":
                 raise _Stop(Timeout(self._deadline.seconds, len(self.received))) from None
-            except OSError:  # ECONNRESET and friends
-                raise _Stop(ConnectionClosed(len(self.received), reset=True)) from None
-            if not chunk:
-                raise _Stop(ConnectionClosed(len(self.received)))
-            self.received += chunk
-        return bytes(self.received[start:])
+            raise _Stop(ConnectionClosed(len(self.received), reset=exc.kind == "reset")) from None
 
     def evidence(self, wait: float) -> bytes:
         """Whatever else arrives within ``wait`` seconds, for the report; never blocks longer."""
-        remaining = min(wait, self._deadline.remaining())
-        if remaining > 0 and len(self.received) < _EVIDENCE_BYTES:
-            self._sock.settimeout(remaining)
-            # A timeout or reset here only means the evidence we have is all there is.
-            with contextlib.suppress(OSError):
+        # A timeout or reset here only means the evidence we have is all there is.
+        with contextlib.suppress(OSError, NetworkError):
+            remaining = min(wait, self._deadline.remaining())
+            if len(self.received) < _EVIDENCE_BYTES:
+                self._sock.settimeout(remaining)
                 self.received += self._sock.recv(_EVIDENCE_BYTES - len(self.received))
         return bytes(self.received[:_EVIDENCE_BYTES])
 
@@ -634,7 +616,7 @@ def send_client_hello(
     is left open and in an unspecified TLS state: close it, it cannot carry anything else.
     """
     hello = build_client_hello(version=version, suites=suites, server_name=server_name, alpn=alpn)
-    deadline = _Deadline(timeout)
+    deadline = Deadline(timeout)
     receiver = _Receiver(sock, deadline)
     previous_timeout = sock.gettimeout()
     try:

@@ -1,9 +1,9 @@
 """The few MySQL client/server protocol packets a credential-free transport probe needs.
 
 Layouts from the MySQL source documentation (Protocol::HandshakeV10, Protocol::SSLRequest,
-Protocol::HandshakeResponse41, ERR_Packet) and MariaDB's variant (https://mariadb.com/kb/en/connection/);
-see ../shared/reference/aurora-tls-facts.md §6.2. Building and parsing are pure functions on
-bytes; the two reads take a socket and a total deadline. No driver, no pytest.
+Protocol::HandshakeResponse41, ERR_Packet) and MariaDB's variant (https://mariadb.com/kb/en/connection/).
+Building and parsing are pure functions on bytes; the two reads take a socket and a total
+deadline. No driver, no pytest.
 
 The probe never sends a password: its HandshakeResponse41 carries an empty auth response.
 """

@@ -10,6 +10,7 @@ import contextlib
 import socket
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 from ..errors import ProbeError
 
@@ -78,8 +79,13 @@ def _classify_connect_error(exc: Exception | None, where: str, timeout: float) -
     return NetworkError("unreachable", f"TCP connect to {where} failed: {exc}")
 
 
-def recv_exact(sock: socket.socket, size: int, deadline: Deadline, what: str) -> bytes:
-    """Read exactly ``size`` bytes before the deadline, or raise saying what was being read."""
+def recv_exact(sock: socket.socket, size: int, deadline: Deadline, what: str,
+               evidence: Optional[bytearray] = None) -> bytes:
+    """Read exactly ``size`` bytes before the deadline, or raise saying what was being read.
+
+    Every chunk is also appended to ``evidence`` as it arrives, so a caller reporting a cut-short
+    answer can say exactly how much of it came.
+    """
     chunks = bytearray()
     while len(chunks) < size:
         try:
@@ -97,6 +103,8 @@ def recv_exact(sock: socket.socket, size: int, deadline: Deadline, what: str) ->
             got = f" after {len(chunks)} bytes ({bytes(chunks[:32])!r})" if chunks else ""
             raise NetworkError("eof", f"waiting for {what}: the server closed the connection{got}")
         chunks += chunk
+        if evidence is not None:
+            evidence += chunk
     return bytes(chunks)
 
 

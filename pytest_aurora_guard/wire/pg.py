@@ -1,7 +1,7 @@
 """The few PostgreSQL frontend/backend protocol messages a probe needs.
 
 Layouts from the PostgreSQL protocol documentation (``protocol-message-formats``) and
-``src/include/libpq/pqcomm.h``; see ../shared/reference/aurora-tls-facts.md §6.1.
+``src/include/libpq/pqcomm.h``.
 """
 
 from __future__ import annotations
