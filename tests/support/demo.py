@@ -1,6 +1,6 @@
 """The README's first command: start a local hardened PostgreSQL and gate it, as a user would.
 
-Run from the repository root after ``scripts/install-deps.sh``: ``python -m tests.support.demo``.
+Run from the repository root after ``scripts/install-deps.sh``: ``.venv/bin/python -m tests.support.demo``.
 It starts the same server the test suite uses (hardened: hostssl only, TLS 1.3 only, with a
 throwaway CA), runs ``pytest --aurora-endpoint=…`` in an empty directory, and stops the server.
 Extra arguments go to that pytest run (e.g. ``--profile weak`` first to see failures).
