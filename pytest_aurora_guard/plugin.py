@@ -11,6 +11,10 @@ from typing import Any, Callable, Optional
 import pytest
 
 from .checks import CHECKS, CheckSpec, Outcome, Verdict, planned_checks
+from .control_plane import plugin as cluster_plugin
+from .control_plane.checks import ClusterCheck
+from .control_plane.gate import ClusterPlan
+from .control_plane.targets import expand_all
 from .drift import plugin as drift_plugin
 from .errors import ConfigurationError
 from .probe import EndpointProbe, ProbeRun
@@ -68,6 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 parser.addini(spec.ini, help=spec.help, type="linelist", default=[])
             else:
                 parser.addini(spec.ini, help=spec.help, type="string", default="")
+    cluster_plugin.add_options(parser, add)
     drift_plugin.add_options(parser)
 
 
@@ -80,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigurationError as exc:
         raise pytest.UsageError(f"aurora-guard: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
+    cluster_plugin.configure(config, settings)
     if settings.active:
         config.pluginmanager.register(GuardSession(config, settings), "aurora-guard-session")
     drift_plugin.register(config, endpoints_configured=settings.active, allowlist=settings.allowlist)
@@ -107,12 +113,10 @@ class AuroraEndpointCollector(pytest.Collector):
         return items
 
 
-class AuroraCheckItem(pytest.Item):
-    def __init__(self, *, spec: CheckSpec, version: Optional[TlsVersion], endpoint: Endpoint,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.spec, self.version, self.endpoint = spec, version, endpoint
-        self.verdict: Optional[Verdict] = None
+class VerdictItem(pytest.Item):
+    """An item whose outcome is a Verdict: INCONCLUSIVE is an error in setup, FAILED a failure."""
+
+    verdict: Optional[Verdict] = None
 
     def setup(self) -> None:
         guard: GuardSession = self.config.pluginmanager.getplugin("aurora-guard-session")
@@ -126,8 +130,44 @@ class AuroraCheckItem(pytest.Item):
         if self.verdict.outcome is not Outcome.PASSED:
             pytest.fail(render_verdict(self.verdict), pytrace=False)
 
+
+class AuroraCheckItem(VerdictItem):
+    def __init__(self, *, spec: CheckSpec, version: Optional[TlsVersion], endpoint: Endpoint,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec, self.version, self.endpoint = spec, version, endpoint
+
     def reportinfo(self) -> tuple[Any, Optional[int], str]:
         return self.path, None, f"{self.endpoint.label} {self.name}"
+
+
+class ClusterCheckItem(VerdictItem):
+    """A control-plane check of one cluster (or of the run: no cluster matched)."""
+
+    def __init__(self, *, check: ClusterCheck, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+
+    def reportinfo(self) -> tuple[Any, Optional[int], str]:
+        return self.path, None, f"{self.parent.name if self.parent else ''} {self.name}"
+
+
+class ClusterCollector(pytest.Collector):
+    """Groups one cluster's control-plane items: ``aurora-guard[prod-pg]::parameters_in_effect``."""
+
+    def __init__(self, *, checks: tuple[ClusterCheck, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checks = checks
+
+    def collect(self) -> list[pytest.Item]:
+        items: list[pytest.Item] = []
+        for check in self.checks:
+            item = ClusterCheckItem.from_parent(self, name=check.item_name, nodeid=f"{self.nodeid}::{check.item_name}",
+                                                check=check)
+            item.add_marker("aurora_guard")
+            item.add_marker(check.marker)
+            items.append(item)
+        return items
 
 
 class GuardSession:
@@ -138,11 +178,13 @@ class GuardSession:
         self._run: Optional[ProbeRun] = None
         self._prefetched = False
         self.verdicts: dict[str, Verdict] = {}
+        self.clusters = ClusterPlan()
+        self.targets: list[Endpoint] = []
 
     @property
     def run(self) -> ProbeRun:
         if self._run is None:
-            self._run = ProbeRun(self.settings)
+            self._run = ProbeRun(self.settings, self.targets or None)
         return self._run
 
     def pytest_report_header(self) -> list[str]:
@@ -151,27 +193,46 @@ class GuardSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
         """Add the checks before -k/-m deselection runs, reporting them as collected like any test."""
-        for endpoint in self.settings.endpoints:
-            name = f"{COLLECTOR_PREFIX}[{endpoint.node_label}]"
-            collector = AuroraEndpointCollector.from_parent(session, name=name, nodeid=name, endpoint=endpoint,
-                                                            settings=self.settings)
+        self.clusters = cluster_plugin.plan(self.config, self.settings)
+        self.targets = expand_all([*self.settings.endpoints, *self.clusters.endpoints()])
+        collectors: list[pytest.Collector] = [
+            AuroraEndpointCollector.from_parent(session, name=f"{COLLECTOR_PREFIX}[{e.node_label}]",
+                                                nodeid=f"{COLLECTOR_PREFIX}[{e.node_label}]", endpoint=e,
+                                                settings=self.settings) for e in self.targets]
+        groups = [(c.cluster_id, c.checks) for c in self.clusters.clusters]
+        if self.clusters.problems:
+            groups.append(("clusters", self.clusters.problems))
+        collectors += [ClusterCollector.from_parent(session, name=f"{COLLECTOR_PREFIX}[{name}]",
+                                                    nodeid=f"{COLLECTOR_PREFIX}[{name}]", checks=checks)
+                       for name, checks in groups]
+        for collector in collectors:
             report = collector.ihook.pytest_make_collect_report(collector=collector)
             collector.ihook.pytest_collectreport(report=report)
             items.extend(node for node in report.result if isinstance(node, pytest.Item))
 
-    def verdict_for(self, item: AuroraCheckItem) -> Verdict:
+    def verdict_for(self, item: VerdictItem) -> Verdict:
         if not self._prefetched:
             self._prefetched = True
             self.run.prefetch(self._wanted(item.session.items))
+        if isinstance(item, ClusterCheckItem):
+            return item.check.rule(self.run.probe)
+        assert isinstance(item, AuroraCheckItem)
         probe = self.run.probe(item.endpoint)
         return item.spec.judge(probe, item.version)
 
     def _wanted(self, items: list[pytest.Item]) -> Mapping[Endpoint, Iterable[Hashable]]:
         wanted: dict[Endpoint, list[Hashable]] = {}
+
+        def want(endpoint: Endpoint, observations: Iterable[Hashable]) -> None:
+            keys = wanted.setdefault(endpoint, [])
+            keys.extend(k for k in observations if k not in keys)
+
         for item in items:
             if isinstance(item, AuroraCheckItem):
-                keys = wanted.setdefault(item.endpoint, [])
-                keys.extend(k for k in item.spec.observations(self.settings, item.version) if k not in keys)
+                want(item.endpoint, item.spec.observations(self.settings, item.version))
+            elif isinstance(item, ClusterCheckItem):
+                for endpoint, observations in item.check.needs.items():
+                    want(endpoint, observations)
         return wanted
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -186,6 +247,8 @@ class GuardSession:
             return
         terminalreporter.write_sep("=", "aurora-guard summary")
         for line in lines:
+            terminalreporter.write_line(line)
+        for line in cluster_plugin.summary_lines(self.clusters):
             terminalreporter.write_line(line)
 
     def pytest_unconfigure(self) -> None:

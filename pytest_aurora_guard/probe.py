@@ -70,9 +70,9 @@ def adapter_for(engine: Engine) -> EngineAdapter:
 
 def detect_engine(endpoint: Endpoint, timeout: float) -> Engine:
     """Tell MySQL from PostgreSQL on one connection: MySQL greets first, PostgreSQL answers SSLRequest."""
-    assert endpoint.port is not None
+    assert endpoint.dial_port is not None
     deadline = Deadline(timeout)
-    sock = connect(endpoint.host, endpoint.port, deadline.remaining())
+    sock = connect(endpoint.dial_host, endpoint.dial_port, deadline.remaining())
     try:
         # MySQL speaks first; PostgreSQL waits for the client to speak.
         sock.settimeout(min(GREETING_WAIT, deadline.remaining()))
@@ -275,22 +275,29 @@ class EndpointProbe:
 class ProbeRun:
     """All endpoints of one pytest run, probed concurrently on one pool."""
 
-    def __init__(self, settings: GuardSettings, max_workers: Optional[int] = None) -> None:
+    def __init__(self, settings: GuardSettings, endpoints: Optional[Iterable[Endpoint]] = None,
+                 max_workers: Optional[int] = None) -> None:
         self.settings = settings
         self.contexts = TlsContexts()
-        workers = max_workers or min(32, max(4, 8 * len(settings.endpoints)))
+        targets = list(settings.endpoints if endpoints is None else endpoints)
+        workers = max_workers or min(32, max(4, 8 * len(targets)))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aurora-guard")
-        self.probes = {e: EndpointProbe(e, settings, self.contexts, self._pool) for e in settings.endpoints}
+        self._lock = threading.Lock()
+        self.probes = {e: EndpointProbe(e, settings, self.contexts, self._pool) for e in targets}
 
     def probe(self, endpoint: Endpoint) -> EndpointProbe:
-        return self.probes[endpoint]
+        """The endpoint's probe; one made on first use for an endpoint not planned (users' fixtures)."""
+        with self._lock:
+            if endpoint not in self.probes:
+                self.probes[endpoint] = EndpointProbe(endpoint, self.settings, self.contexts, self._pool)
+            return self.probes[endpoint]
 
     def prefetch(self, wanted: Mapping[Endpoint, Iterable[Hashable]]) -> None:
         """Start every wanted observation at once: engines first (all in parallel), then the rest."""
         for endpoint in wanted:
-            self.probes[endpoint].start_engine_detection()
+            self.probe(endpoint).start_engine_detection()
         for endpoint, keys in wanted.items():
-            probe = self.probes[endpoint]
+            probe = self.probe(endpoint)
             try:
                 probe.engine()
             except ProbeError:

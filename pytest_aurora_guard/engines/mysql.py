@@ -114,8 +114,8 @@ class MySqlAdapter:
 
     def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> StartTls:
         """Connect, read the greeting and send SSLRequest: the socket is ready for a ClientHello."""
-        assert endpoint.port is not None
-        sock = connect(endpoint.host, endpoint.port, deadline.remaining())
+        assert endpoint.dial_port is not None
+        sock = connect(endpoint.dial_host, endpoint.dial_port, deadline.remaining())
         try:
             greeting = read_greeting_or_identify(sock, deadline)
             if not greeting.offers_tls:
@@ -130,11 +130,11 @@ class MySqlAdapter:
         return StartTls(sock, greeting)
 
     def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline) -> PlaintextFinding:
-        assert endpoint.port is not None
+        assert endpoint.dial_port is not None
         user = settings.probe_user
         attempted = (f"a login without TLS as {user!r} with an empty password (HandshakeResponse41, "
                      "no SSLRequest); no password is sent")
-        sock = connect(endpoint.host, endpoint.port, deadline.remaining())
+        sock = connect(endpoint.dial_host, endpoint.dial_port, deadline.remaining())
         try:
             greeting = read_greeting_or_identify(sock, deadline)
             send_all(sock, probe_login_packet(greeting, user), deadline, "the plaintext login packet")
@@ -199,7 +199,9 @@ class MySqlAdapter:
         return pymysql.connect(**params)
 
     def _verified_params(self, endpoint: Endpoint, settings: GuardSettings) -> dict[str, Any]:
-        context = ssl.create_default_context(cafile=str(settings.ca_bundle) if settings.ca_bundle else None)
+        cafile = str(settings.ca_bundle) if settings.ca_bundle else None
+        context = (ssl.create_default_context(cafile=cafile) if endpoint.address is None
+                   else _NameVerifyingContext.for_name(endpoint.host, cafile))
         params = self._params(endpoint, settings, ssl=context)
         if settings.password is not None:
             params["password"] = settings.password.reveal()
@@ -207,8 +209,8 @@ class MySqlAdapter:
 
     def _params(self, endpoint: Endpoint, settings: GuardSettings, **extra: Any) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "host": endpoint.host,
-            "port": endpoint.port,
+            "host": endpoint.dial_host,
+            "port": endpoint.dial_port,
             "user": settings.user,
             "password": "",
             "database": settings.dbname,
@@ -268,6 +270,30 @@ class MySqlAdapter:
             kind = DriverKind.REACHED_AUTHENTICATION if expect is DriverMode.CAPPED else DriverKind.CREDENTIALS_REJECTED
             return DriverAttempt(attempted, answered, kind)
         return DriverAttempt(attempted, answered, DriverKind.NOT_CONCLUSIVE)
+
+
+class _NameVerifyingContext(ssl.SSLContext):
+    """Verifies the certificate against the endpoint's name while TCP goes to another address.
+
+    PyMySQL wraps its socket with ``server_hostname=`` the host it connected to; with
+    --aurora-connect-to that is the address, so this context puts the name back (SNI and check).
+    """
+
+    verified_name = ""
+
+    @classmethod
+    def for_name(cls, name: str, cafile: Optional[str]) -> _NameVerifyingContext:
+        context = cls(ssl.PROTOCOL_TLS_CLIENT)
+        context.verified_name = name
+        if cafile is None:
+            context.load_default_certs()
+        else:
+            context.load_verify_locations(cafile=cafile)
+        return context
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["server_hostname"] = self.verified_name
+        return super().wrap_socket(sock, *args, **kwargs)
 
 
 def _quit(sock: Any) -> None:

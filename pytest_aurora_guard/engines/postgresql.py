@@ -23,7 +23,7 @@ from ..settings.credentials import decoy_password
 from ..settings.endpoints import Endpoint, Engine
 from ..tls.handshake import TlsContexts
 from ..tls.versions import TlsVersion
-from ..wire.net import Deadline, close_quietly, connect, send_all
+from ..wire.net import Deadline, close_quietly, connect, resolve_addresses, send_all
 from ..wire.pg import (
     APPLICATION_NAME,
     PgAuthenticationRequest,
@@ -68,8 +68,8 @@ class PostgresAdapter:
 
     def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> StartTls:
         """Connect and send SSLRequest; return the socket once the server has said 'S'."""
-        assert endpoint.port is not None
-        sock = connect(endpoint.host, endpoint.port, deadline.remaining())
+        assert endpoint.dial_port is not None
+        sock = connect(endpoint.dial_host, endpoint.dial_port, deadline.remaining())
         try:
             if not request_tls(sock, deadline):
                 raise TlsNotOffered(
@@ -82,13 +82,13 @@ class PostgresAdapter:
         return StartTls(sock)
 
     def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline) -> PlaintextFinding:
-        assert endpoint.port is not None
+        assert endpoint.dial_port is not None
         user, database = settings.probe_user, settings.dbname or DEFAULT_DBNAME
         attempted = (
             f"StartupMessage without SSLRequest (user {user!r}, database {database!r}); "
             "no password is sent"
         )
-        sock = connect(endpoint.host, endpoint.port, deadline.remaining())
+        sock = connect(endpoint.dial_host, endpoint.dial_port, deadline.remaining())
         try:
             send_all(sock, startup_message(user, database), deadline, "StartupMessage")
             answer = read_startup_answer(sock, deadline)
@@ -156,7 +156,7 @@ class PostgresAdapter:
     def _params(self, endpoint: Endpoint, settings: GuardSettings, **extra: Any) -> dict[str, Any]:
         params: dict[str, Any] = {
             "host": endpoint.host,
-            "port": endpoint.port,
+            "port": endpoint.dial_port,
             "user": settings.user,
             "dbname": settings.dbname or DEFAULT_DBNAME,
             "application_name": APPLICATION_NAME,
@@ -164,6 +164,10 @@ class PostgresAdapter:
             # GSSAPI encryption would hide what we test: the transport is TLS or nothing.
             "gssencmode": "disable",
         }
+        if endpoint.address is not None:
+            # libpq connects to hostaddr (numeric only) while verify-full and SNI still use host:
+            # the --aurora-connect-to contract.
+            params["hostaddr"] = resolve_addresses(endpoint.address, endpoint.dial_port or 5432)[0]
         params.update(extra)
         return params
 

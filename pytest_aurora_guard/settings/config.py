@@ -16,8 +16,17 @@ from typing import Any, Callable, Optional, TypeVar
 from ..errors import ConfigurationError
 from ..tls.allowlist import CipherAllowlist, default_allowlist, parse_allowlist
 from ..tls.versions import TlsVersion
+from .clusters import (
+    DEFAULT_ALLOWED_CAS,
+    DEFAULT_CERT_MIN_DAYS,
+    DiscoverFilter,
+    parse_allowed_cas,
+    parse_cert_min_days,
+    parse_cluster_id,
+    parse_discover_filter,
+)
 from .credentials import Secret
-from .endpoints import Endpoint, Engine, parse_endpoint
+from .endpoints import ConnectTo, Endpoint, Engine, apply_connect_to, parse_connect_to, parse_endpoint
 from .sources import RawSetting, _ConfigLike, ini_relative_path, resolve, split_list
 
 DEFAULT_TIMEOUT = 10.0
@@ -63,7 +72,30 @@ CA_BUNDLE = OptionSpec("--aurora-ca-bundle", "AURORA_GUARD_CA_BUNDLE", "aurora_c
                        "PEM bundle of CAs that sign the endpoint's certificate (e.g. the RDS "
                        "global-bundle.pem), used by every check that sends credentials.")
 
+CONNECT_TO = OptionSpec("--aurora-connect-to", "AURORA_GUARD_CONNECT_TO", "aurora_connect_to",
+                        "NAME[:PORT]=ADDRESS[:PORT]: open TCP to ADDRESS for endpoint NAME while TLS SNI and "
+                        "certificate hostname checks still use NAME (as curl's --connect-to; for SSM port "
+                        "forwards and bastions). Repeatable; the environment variable takes a comma list.")
+CLUSTER = OptionSpec("--aurora-cluster", "AURORA_GUARD_CLUSTER", "aurora_clusters",
+                     "Aurora DB cluster identifier: every instance, writer, reader, custom and proxy endpoint "
+                     "AWS lists for it is probed, and its parameter group, storage, CAs and proxies are "
+                     "checked (needs --aws-region or AWS_REGION). Repeatable.")
+DISCOVER = OptionSpec("--aurora-discover", "AURORA_GUARD_DISCOVER", "aurora_discover",
+                      "Gate every Aurora cluster in the regions that matches --aurora-discover-filter "
+                      "(all clusters when no filter is given).")
+DISCOVER_FILTER = OptionSpec("--aurora-discover-filter", "AURORA_GUARD_DISCOVER_FILTER", "aurora_discover_filters",
+                             "With --aurora-discover: id=GLOB (cluster identifier) or tag:KEY=VALUE; every "
+                             "filter must match. Repeatable.")
+CERT_MIN_DAYS = OptionSpec("--aurora-cert-min-days", "AURORA_GUARD_CERT_MIN_DAYS", "aurora_cert_min_days",
+                           "instance_ca_current fails when an instance's server certificate expires within "
+                           "this many days (default 30).")
+ALLOWED_CAS = OptionSpec("--aurora-allowed-ca", "AURORA_GUARD_ALLOWED_CA", "aurora_allowed_cas",
+                         "CA identifiers instances may use (comma list; default rds-ca-rsa2048-g1, "
+                         "rds-ca-rsa4096-g1, rds-ca-ecc384-g1).")
+
 ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE)
+# The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
+CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
 
 @dataclass(frozen=True)
@@ -76,11 +108,26 @@ class GuardSettings:
     dbname: Optional[str] = None
     password: Optional[Secret] = None
     ca_bundle: Optional[Path] = None
+    connect_to: tuple[ConnectTo, ...] = ()
+    clusters: tuple[str, ...] = ()
+    discover: bool = False
+    discover_filters: tuple[DiscoverFilter, ...] = ()
+    cert_min_days: int = DEFAULT_CERT_MIN_DAYS
+    allowed_cas: tuple[str, ...] = DEFAULT_ALLOWED_CAS
 
     @property
     def active(self) -> bool:
-        """Inert unless an endpoint is configured: no network, no items."""
-        return bool(self.endpoints)
+        """Inert unless an endpoint or a cluster is configured: no network, no items."""
+        return bool(self.endpoints) or self.cluster_gate
+
+    @property
+    def cluster_gate(self) -> bool:
+        """Clusters named or discovery asked for: the gate reads the RDS API."""
+        return bool(self.clusters) or self.discover
+
+    def routed(self, endpoint: Endpoint) -> Endpoint:
+        """``endpoint`` with the first matching --aurora-connect-to rule applied."""
+        return apply_connect_to(endpoint, self.connect_to)
 
     @property
     def has_credentials(self) -> bool:
@@ -104,6 +151,30 @@ def _validated(raw: Optional[RawSetting], parse: Callable[[Any], T], default: T)
         return parse(raw.value)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{raw.source}: {exc}") from None
+
+
+def _listed(raw: Optional[RawSetting], parse: Callable[[str], T]) -> list[T]:
+    """Each item of a repeatable setting parsed, an error naming where the bad one was set."""
+    if raw is None:
+        return []
+    out: list[T] = []
+    for text in split_list(raw.value):
+        try:
+            out.append(parse(text))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{raw.source}: {exc}") from None
+    return out
+
+
+def _parse_flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{value!r} is not a yes/no value; use true or false")
 
 
 def parse_timeout(value: Any) -> float:
@@ -176,8 +247,25 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
                 f"{password_raw.source} is set but --aurora-user is not; set both or neither"
             )
 
+    connect_to = tuple(_listed(get(CONNECT_TO), parse_connect_to))
+    clusters = tuple(dict.fromkeys(_listed(get(CLUSTER), parse_cluster_id)))
+    discover = _validated(get(DISCOVER), _parse_flag, False)
+    filters_raw = get(DISCOVER_FILTER)
+    discover_filters = tuple(_listed(filters_raw, parse_discover_filter))
+    if filters_raw is not None and discover_filters and not discover:
+        raise ConfigurationError(
+            f"{filters_raw.source} is set but --aurora-discover is not; add --aurora-discover "
+            "(AURORA_GUARD_DISCOVER=true) or drop the filter"
+        )
+
     return GuardSettings(
-        endpoints=tuple(endpoints),
+        endpoints=tuple(apply_connect_to(e, connect_to) for e in endpoints),
+        connect_to=connect_to,
+        clusters=clusters,
+        discover=discover,
+        discover_filters=discover_filters,
+        cert_min_days=_validated(get(CERT_MIN_DAYS), parse_cert_min_days, DEFAULT_CERT_MIN_DAYS),
+        allowed_cas=_validated(get(ALLOWED_CAS), parse_allowed_cas, DEFAULT_ALLOWED_CAS),
         min_tls=_validated(get(MIN_TLS), parse_min_tls, TlsVersion.TLSv1_3),
         allowlist=allowlist,
         timeout=_validated(get(TIMEOUT), parse_timeout, DEFAULT_TIMEOUT),

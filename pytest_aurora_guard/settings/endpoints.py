@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -49,29 +49,64 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One database endpoint to probe. ``engine`` is ``None`` until detected on the wire."""
+    """One database endpoint to probe. ``engine`` is ``None`` until detected on the wire.
+
+    ``host`` is the name the server must prove (TLS SNI, certificate hostname); ``address`` and
+    ``address_port``, when set, are where TCP goes instead (``--aurora-connect-to``, or one address of
+    a name that resolves to several). ``title`` names the endpoint's role when AWS told us, e.g.
+    ``prod-pg/instance prod-pg-2``.
+    """
 
     host: str
     port: Optional[int]
     engine: Optional[Engine]
     raw: str
+    address: Optional[str] = None
+    address_port: Optional[int] = None
+    title: Optional[str] = None
 
     @property
-    def label(self) -> str:
-        """Stable, secret-free text used in test ids, headers and summaries."""
+    def dial_host(self) -> str:
+        """Where TCP connects: the redirected address, else the name itself."""
+        return self.address if self.address is not None else self.host
+
+    @property
+    def dial_port(self) -> Optional[int]:
+        return self.address_port if self.address_port is not None else self.port
+
+    @property
+    def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         where = host if self.port is None else f"{host}:{self.port}"
         return f"{self.engine.value}://{where}" if self.engine else where
 
     @property
+    def via(self) -> str:
+        """`` via ADDRESS:PORT`` when TCP goes elsewhere than the name, else empty."""
+        if self.address is None and self.address_port is None:
+            return ""
+        host = self.dial_host
+        shown = f"[{host}]" if ":" in host else host
+        return f" via {shown}:{self.dial_port}"
+
+    @property
+    def label(self) -> str:
+        """Stable, secret-free text used in verdicts, headers and summaries."""
+        text = f"{self.url}{self.via}"
+        return f"{self.title} ({text})" if self.title else text
+
+    @property
     def node_label(self) -> str:
         """The label for pytest node ids: no ``//`` (read as a path) and no ``::`` (the id separator),
         so IPv6 addresses are written out in full."""
-        host = self.host
-        if ":" in host:
-            host = f"[{ipaddress.IPv6Address(host).exploded}]"
-        where = host if self.port is None else f"{host}:{self.port}"
-        return f"{self.engine.value}@{where}" if self.engine else where
+        if self.title:
+            base = self.title
+        else:
+            where = _node_host(self.host) if self.port is None else f"{_node_host(self.host)}:{self.port}"
+            base = f"{self.engine.value}@{where}" if self.engine else where
+        if self.address is None and self.address_port is None:
+            return base
+        return f"{base} via {_node_host(self.dial_host)}:{self.dial_port}"
 
     @property
     def is_ip_literal(self) -> bool:
@@ -88,7 +123,57 @@ class Endpoint:
 
     def with_engine(self, engine: Engine) -> Endpoint:
         port = self.port if self.port is not None else engine.default_port
-        return Endpoint(host=self.host, port=port, engine=engine, raw=self.raw)
+        return replace(self, port=port, engine=engine)
+
+    def routed(self, address: str, port: Optional[int] = None) -> Endpoint:
+        """The same name, with TCP sent to ``address`` (and ``port``, else the endpoint's own)."""
+        return replace(self, address=address, address_port=port)
+
+
+def _node_host(host: str) -> str:
+    if ":" in host:
+        return f"[{ipaddress.IPv6Address(host).exploded}]"
+    return host
+
+
+@dataclass(frozen=True)
+class ConnectTo:
+    """One ``--aurora-connect-to NAME[:PORT]=ADDRESS[:PORT]`` rule, as curl's ``--connect-to``."""
+
+    name: str
+    port: Optional[int]
+    address: str
+    address_port: Optional[int]
+    raw: str
+
+    def matches(self, endpoint: Endpoint) -> bool:
+        return (self.name.lower().rstrip(".") == endpoint.host.lower().rstrip(".")
+                and (self.port is None or self.port == endpoint.port))
+
+    def apply(self, endpoint: Endpoint) -> Endpoint:
+        return endpoint.routed(self.address, self.address_port)
+
+
+def parse_connect_to(text: str) -> ConnectTo:
+    """Parse ``NAME[:PORT]=ADDRESS[:PORT]``; names and addresses as in endpoints (IPv6 in brackets)."""
+    raw = text.strip()
+    name_part, sep, address_part = raw.partition("=")
+    if not sep or not name_part.strip() or not address_part.strip():
+        raise ConfigurationError(
+            f"connect-to {raw!r}: write NAME[:PORT]=ADDRESS[:PORT], e.g. "
+            "prod-pg-1.abc.us-east-1.rds.amazonaws.com:5432=127.0.0.1:15432"
+        )
+    name, port = _split_host_port(name_part.strip(), raw)
+    address, address_port = _split_host_port(address_part.strip(), raw)
+    return ConnectTo(name=name, port=port, address=address, address_port=address_port, raw=raw)
+
+
+def apply_connect_to(endpoint: Endpoint, rules: tuple[ConnectTo, ...]) -> Endpoint:
+    """The first matching rule wins, as in curl; an endpoint no rule names is left as it is."""
+    for rule in rules:
+        if rule.matches(endpoint):
+            return rule.apply(endpoint)
+    return endpoint
 
 
 def parse_endpoint(text: str, default_engine: Optional[Engine] = None) -> Endpoint:

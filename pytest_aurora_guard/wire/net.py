@@ -40,6 +40,21 @@ class Deadline:
         return left
 
 
+def resolve_addresses(host: str, port: int) -> list[str]:
+    """Every distinct address ``host`` resolves to, in resolver order (an IP literal is itself).
+
+    A name behind round-robin DNS is several servers: each must be probed, or a weak one hides
+    behind a strong one depending on which address the resolver returned first.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NetworkError(
+            "dns", f"could not resolve {host!r} ({exc.strerror}); check the endpoint name and DNS"
+        ) from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 def connect(host: str, port: int, timeout: float) -> socket.socket:
     """Open a TCP connection, classifying each way it can fail."""
     where = f"{host}:{port}"
