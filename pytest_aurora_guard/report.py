@@ -36,8 +36,12 @@ def _labelled(label: str, values: Sequence[str]) -> list[str]:
 def header_lines(settings: GuardSettings) -> list[str]:
     """For ``pytest_report_header``: targets and policy, never a secret."""
     endpoints = ", ".join(e.label for e in settings.endpoints)
-    lines = [
-        f"aurora-guard: endpoints {endpoints}",
+    lines = [f"aurora-guard: endpoints {endpoints}"] if endpoints else []
+    if settings.cluster_gate:
+        named = ", ".join(settings.clusters) or "discovered: every cluster" + "".join(
+            f" with {f.raw}" for f in settings.discover_filters)
+        lines.append(f"aurora-guard: clusters {named} (endpoints listed by the RDS API at collection)")
+    lines += [
         f"aurora-guard: TLS floor {settings.min_tls.label}; cipher allowlist {settings.allowlist.describe()}",
     ]
     credentials = (f"driver checks as {settings.user!r} (password {'set' if settings.password else 'not set'})"

@@ -1,4 +1,5 @@
-"""A wire-level fake of RDS's DescribeEngineDefaultClusterParameters (AWS Query protocol).
+"""A wire-level fake of RDS's DescribeEngineDefaultClusterParameters (AWS Query protocol),
+and, when a :class:`~tests.fake_rds_account.FakeAccount` is attached, of the cluster gate's calls.
 
 moto does not implement this call, so the drift gate's tests talk real HTTP to this server on
 127.0.0.1 through a real boto3 client (``AWS_ENDPOINT_URL_RDS``). The bodies follow botocore's
@@ -23,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
+
+from tests.fake_rds_account import FakeAccount
 
 ACTION = "DescribeEngineDefaultClusterParameters"
 API_VERSION = "2014-10-31"
@@ -84,6 +87,7 @@ class FakeRds:
     requests: list[dict[str, str]] = field(default_factory=list)
     denial: Optional[tuple[int, str, str]] = None  # (HTTP status, code, message) for every call
     raw_reply: Optional[tuple[int, str]] = None  # (HTTP status, body) for every call
+    account: Optional[FakeAccount] = None  # the cluster gate's calls (tests/fake_rds_account.py)
     _throttles: dict[tuple[str, str], _Throttle] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -122,12 +126,16 @@ class FakeRds:
     def handle(self, form: Mapping[str, str], authorization: str) -> tuple[int, str]:
         with self._lock:
             self.requests.append(dict(form))
-            if form.get("Action") != ACTION or form.get("Version") != API_VERSION:
+            action = form.get("Action", "")
+            if form.get("Version") != API_VERSION or (action != ACTION and self.account is None):
                 return _error(400, "InvalidAction", f"Could not find operation {form.get('Action')}")
             scope = _CREDENTIAL_SCOPE.search(authorization)
             if scope is None:
                 return _error(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
             region = scope.group(1)
+            if action != ACTION:
+                assert self.account is not None
+                return self.account.handle(action, form, region)
             family = form.get("DBParameterGroupFamily")
             if not family:
                 return _error(400, "MissingParameter", "DBParameterGroupFamily is required")

@@ -53,6 +53,8 @@ CLUSTER_CHECKS = {
     "instance_ca_current": "each instance uses an allowed RDS CA and a server certificate far from expiry",
     "proxy_requires_tls": "each RDS Proxy in front of the cluster requires TLS",
     "config_matches_wire": "what the parameter group says is what the instance does on the wire",
+    "cluster_found": "each cluster named with --aurora-cluster exists and is an Aurora cluster",
+    "clusters_matched": "the regions were listed and at least one cluster matched",
 }
 
 
@@ -467,7 +469,7 @@ def judge_config_matches_wire(inventory: ClusterInventory, target: ClusterTarget
     confirmed: list[str] = []
     for endpoint in target.endpoints:
         probe = probes(endpoint)
-        shown = endpoint.label
+        shown = f"{endpoint.url}{endpoint.via}"
         if claims.plaintext_refused:
             verdict = _wire_verdict("plaintext_refused", probe, None)
             _sort(verdict, f"the group says {claims.plaintext_refused}", f"{target.name} at {shown}",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..aws.clusters import ClusterInventory, ClusterInventoryReader, Fetched, RegionInventory
+from ..aws.clusters import ClusterInventory, ClusterInventoryReader, ClusterSelector, Fetched, RegionInventory
 from ..checks import Outcome, Verdict
 from ..errors import AwsApiError
 from ..settings.config import GuardSettings
@@ -99,7 +99,7 @@ def plan_clusters(settings: GuardSettings, regions: Sequence[str],
     return ClusterPlan(clusters, tuple(problems), reader.clients.calls)
 
 
-def _selector(settings: GuardSettings):  # type: ignore[no-untyped-def]
+def _selector(settings: GuardSettings) -> Optional[ClusterSelector]:
     if settings.clusters:
         return None
     filters = settings.discover_filters

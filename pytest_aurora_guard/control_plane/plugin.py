@@ -17,6 +17,7 @@ from ..aws.engine_defaults import default_region
 from ..settings import config as opts
 from ..settings.config import GuardSettings
 from ..settings.sources import resolve, split_list
+from .checks import CLUSTER_CHECKS
 from .gate import ClusterPlan, plan_clusters
 
 REGIONS_KEY = pytest.StashKey[Sequence[str]]()
@@ -40,7 +41,9 @@ def add_options(parser: pytest.Parser, add: Callable[..., None]) -> None:
 
 
 def configure(config: pytest.Config, settings: GuardSettings) -> None:
-    """Resolve the regions now, so a cluster gate without one is a usage error before any traffic."""
+    """Register the markers; resolve the regions now, so a cluster gate without one is a usage error."""
+    for name, description in CLUSTER_CHECKS.items():
+        config.addinivalue_line("markers", f"aurora_{name}: aurora-guard cluster check: {description}")
     if not settings.cluster_gate:
         return
     raw = resolve(config, dest="aurora_aws_regions", flag="--aws-region", env="AURORA_GUARD_AWS_REGION",

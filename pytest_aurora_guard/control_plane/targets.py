@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from ..aws.clusters import ClusterInventory, Fetched
 from ..errors import ProbeError
 from ..settings.config import GuardSettings
 from ..settings.endpoints import Endpoint, Engine
 from ..wire.net import resolve_addresses
+
+Resolver = Callable[[str, int], list[str]]
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,13 @@ def cluster_targets(inventory: ClusterInventory, settings: GuardSettings) -> tup
     return tuple(targets)
 
 
-def per_address(endpoint: Endpoint) -> list[Endpoint]:
+def per_address(endpoint: Endpoint, resolve: Resolver = resolve_addresses) -> list[Endpoint]:
     """The endpoint once per address its TCP target resolves to (itself when one, or when DNS fails:
     the probe then reports the DNS failure as an error, never a pass)."""
     if endpoint.dial_port is None:
         return [endpoint]
     try:
-        addresses = resolve_addresses(endpoint.dial_host, endpoint.dial_port)
+        addresses = resolve(endpoint.dial_host, endpoint.dial_port)
     except ProbeError:
         return [endpoint]
     if len(addresses) <= 1:

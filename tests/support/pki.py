@@ -1,7 +1,7 @@
 """A throwaway certificate authority made at test time, never committed.
 
-The server certificate names 127.0.0.1, ::1 and localhost so that verify-full / hostname-checked
-clients succeed against servers on loopback, as they must against a real Aurora endpoint.
+The server certificate names 127.0.0.1, ::1, localhost and *.aurora-guard.test so that verify-full /
+hostname-checked clients succeed against servers on loopback, as they must against a real Aurora endpoint.
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ def make_pki(directory: Path) -> TestPki:
             x509.SubjectAlternativeName(
                 [
                     x509.DNSName("localhost"),
+                    # Names the cluster gate's tests route to these servers with --aurora-connect-to.
+                    x509.DNSName("*.aurora-guard.test"),
                     x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                     x509.IPAddress(ipaddress.ip_address("::1")),
                 ]
