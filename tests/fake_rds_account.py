@@ -156,6 +156,7 @@ class Cluster:
     iam_auth: bool = False
     custom_endpoints: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    cluster_endpoints: bool = True  # False: no writer/reader endpoint (the fleet benchmark's exact counts)
 
 
 @dataclass
@@ -214,7 +215,9 @@ class FakeAccount:
     def _cluster(self, c: Cluster) -> dict[str, Any]:
         return {
             "DBClusterIdentifier": c.cluster_id, "Engine": c.engine, "EngineVersion": c.engine_version,
-            "Status": "available", "Endpoint": writer_name(c.cluster_id), "ReaderEndpoint": reader_name(c.cluster_id),
+            "Status": "available",
+            "Endpoint": writer_name(c.cluster_id) if c.cluster_endpoints else None,
+            "ReaderEndpoint": reader_name(c.cluster_id) if c.cluster_endpoints else None,
             "CustomEndpoints": [custom_name(e) for e in c.custom_endpoints], "Port": c.port,
             "DBClusterParameterGroup": c.parameter_group, "StorageEncrypted": c.encrypted,
             "KmsKeyId": f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:key/{uuid.uuid5(uuid.NAMESPACE_DNS, c.cluster_id)}"
@@ -250,7 +253,8 @@ class FakeAccount:
         for c in self.clusters:
             if one is not None and c.cluster_id != one:
                 continue
-            for kind, address in (("WRITER", writer_name(c.cluster_id)), ("READER", reader_name(c.cluster_id))):
+            listed = (("WRITER", writer_name(c.cluster_id)), ("READER", reader_name(c.cluster_id)))
+            for kind, address in listed if c.cluster_endpoints else ():
                 out.append({"DBClusterEndpointIdentifier": c.cluster_id, "DBClusterIdentifier": c.cluster_id,
                             "Endpoint": address, "Status": "available", "EndpointType": kind})
             for endpoint_id in c.custom_endpoints:

@@ -189,3 +189,17 @@ class TestDiscovery:
         collected = run.result.stdout.str()
         assert "aurora-guard[prod-pg]::storage_encrypted" in collected
         assert "weak-pg" not in collected
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--aurora-cluster=prod-pg", "--aurora-discover"], "not both"),
+    (["--aurora-cluster=prod-pg", "--aurora-discover-filter=id=prod-*"], "--aurora-discover is not"),
+    (["--aurora-discover", "--aurora-discover-filter=owner=me"], "write id=GLOB"),
+    (["--aurora-cluster=prod-pg", "--aurora-cert-min-days=-1"], "whole number of days"),
+    (["--aurora-cluster=prod-pg", "--aurora-allowed-ca=rds ca"], "is not an RDS CA identifier"),
+])
+def test_cluster_settings_are_checked_before_any_call(run_guard, account, args, says):
+    run = run_guard(*args, "--aws-region=us-east-1")
+    assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+    assert says in run.output
+    assert sum(account.calls.values()) == 0

@@ -250,6 +250,10 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
     connect_to = tuple(_listed(get(CONNECT_TO), parse_connect_to))
     clusters = tuple(dict.fromkeys(_listed(get(CLUSTER), parse_cluster_id)))
     discover = _validated(get(DISCOVER), _parse_flag, False)
+    if clusters and discover:
+        raise ConfigurationError(
+            "--aurora-cluster and --aurora-discover are both set; name the clusters, or discover them, not both"
+        )
     filters_raw = get(DISCOVER_FILTER)
     discover_filters = tuple(_listed(filters_raw, parse_discover_filter))
     if filters_raw is not None and discover_filters and not discover:
