@@ -108,7 +108,7 @@ class AuroraEndpointCollector(pytest.Collector):
             item.add_marker("aurora_guard")
             item.add_marker(spec.marker)
             if xdist:  # keep one endpoint's checks on one worker: probe it once (--dist loadgroup)
-                item.add_marker(pytest.mark.xdist_group(self.endpoint.label))
+                item.add_marker(pytest.mark.xdist_group(self.endpoint.group))
             items.append(item)
         return items
 
@@ -155,17 +155,20 @@ class ClusterCheckItem(VerdictItem):
 class ClusterCollector(pytest.Collector):
     """Groups one cluster's control-plane items: ``aurora-guard[prod-pg]::parameters_in_effect``."""
 
-    def __init__(self, *, checks: tuple[ClusterCheck, ...], **kwargs: Any) -> None:
+    def __init__(self, *, checks: tuple[ClusterCheck, ...], group: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.checks = checks
+        self.checks, self.group = checks, group
 
     def collect(self) -> list[pytest.Item]:
         items: list[pytest.Item] = []
+        xdist = self.config.pluginmanager.hasplugin("xdist")
         for check in self.checks:
             item = ClusterCheckItem.from_parent(self, name=check.item_name, nodeid=f"{self.nodeid}::{check.item_name}",
                                                 check=check)
             item.add_marker("aurora_guard")
             item.add_marker(check.marker)
+            if xdist:  # with the cluster's endpoints, whose probes the cross-check reads (--dist loadgroup)
+                item.add_marker(pytest.mark.xdist_group(self.group))
             items.append(item)
         return items
 
@@ -203,7 +206,7 @@ class GuardSession:
         if self.clusters.problems:
             groups.append(("clusters", self.clusters.problems))
         collectors += [ClusterCollector.from_parent(session, name=f"{COLLECTOR_PREFIX}[{name}]",
-                                                    nodeid=f"{COLLECTOR_PREFIX}[{name}]", checks=checks)
+                                                    nodeid=f"{COLLECTOR_PREFIX}[{name}]", checks=checks, group=name)
                        for name, checks in groups]
         for collector in collectors:
             report = collector.ihook.pytest_make_collect_report(collector=collector)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cluster_accounts import connect_to, good_pg, names_of, pending_mysql, weak_pg
+from tests.fake_rds import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from tests.fake_rds_account import FakeAccount
 from tests.guard_helpers import CREDENTIAL_FREE, GuardRun
 
@@ -146,6 +147,8 @@ class TestAccessDenied:
         assert not_passed(run) == {"aurora-guard[prod-pg]::proxy_requires_tls": "error"}
         assert "allow rds:DescribeDBProxies for the identity the run uses" in run.output
         assert "not authorized to perform: rds:DescribeDBProxies" in run.output
+        assert ACCESS_KEY_ID not in run.output
+        assert SECRET_ACCESS_KEY not in run.output
 
     def test_a_denied_cluster_listing_is_an_error_not_a_green_run(self, run_guard, account):
         good_pg(account)
@@ -203,3 +206,17 @@ def test_cluster_settings_are_checked_before_any_call(run_guard, account, args, 
     assert run.result.ret == pytest.ExitCode.USAGE_ERROR
     assert says in run.output
     assert sum(account.calls.values()) == 0
+
+
+def test_under_xdist_a_cluster_s_endpoints_and_cross_checks_share_one_worker(run_guard, pytester, account):
+    # --dist loadgroup keeps an xdist_group on one worker: the cross-check then reads the probes the
+    # instance's own checks made instead of probing the instance again elsewhere.
+    good_pg(account)
+    pytester.makeconftest("""
+        def pytest_collection_finish(session):
+            for item in session.items:
+                print("GROUP", item.nodeid, item.get_closest_marker("xdist_group").args[0])
+    """)
+    run = run_guard("--aurora-cluster=prod-pg", "--aws-region=us-east-1", "--collect-only", "-q", "-s")
+    groups = {line.split()[-1] for line in run.result.stdout.lines if line.startswith("GROUP aurora-guard[prod-pg")}
+    assert groups == {"prod-pg"}

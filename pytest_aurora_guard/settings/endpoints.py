@@ -109,6 +109,11 @@ class Endpoint:
         return f"{base} via {_node_host(self.dial_host)}:{self.dial_port}"
 
     @property
+    def group(self) -> str:
+        """What must run together to share probes: a cluster's endpoints with its cross-check."""
+        return self.title.split("/")[0] if self.title else self.label
+
+    @property
     def is_ip_literal(self) -> bool:
         try:
             ipaddress.ip_address(self.host)
