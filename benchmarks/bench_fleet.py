@@ -7,7 +7,7 @@ spread over max(1, N // 10) clusters sharing one cluster parameter group, and ev
 with --aurora-connect-to to one hardened PostgreSQL (the test suite's launcher). Each round runs the
 whole gate through the library: RDS API inventory, every wire check on every endpoint, every
 control-plane item. Figures: wall time, connections (the probes' counter and the server's
-log_connections lines), and RDS API calls (HTTP requests the fake answered). The clusters have no
+log_connections lines), and RDS API calls (the client's count: one per page). The clusters have no
 writer/reader endpoints so that N is exact; each would add one probed endpoint.
 """
 
