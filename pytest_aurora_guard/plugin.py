@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, Callable, Optional
 
@@ -18,11 +19,12 @@ from .control_plane.targets import expand_all
 from .drift import plugin as drift_plugin
 from .errors import ConfigurationError
 from .probe import EndpointProbe, ProbeRun
-from .report import header_lines, render_verdict, summary_table
+from .report import header_lines, nothing_to_gate, render_verdict, summary_table
 from .settings import config as opts
 from .settings.config import GuardSettings, build_settings, parse_min_tls, parse_timeout
 from .settings.credentials import Secret
 from .settings.endpoints import Endpoint, parse_endpoint
+from .settings.spelling import check_spelling
 from .tls.allowlist import CipherAllowlist
 from .tls.surface import TlsSurface
 from .tls.versions import TlsVersion
@@ -51,11 +53,9 @@ def _endpoint_text(text: str) -> str:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("aurora-guard", "pytest-aurora-guard: transport security gate for Aurora")
-    env_help = " [env {env}, ini {ini}]"
 
     def add(spec: opts.OptionSpec, **kwargs: Any) -> None:
-        suffix = f" [env {spec.env}]" if not spec.ini else env_help.format(env=spec.env, ini=spec.ini)
-        group.addoption(spec.flag, dest=spec.dest, help=spec.help + suffix, **kwargs)
+        group.addoption(spec.flag, dest=spec.dest, help=spec.help_text, **kwargs)
 
     add(opts.ENDPOINT, action="append", default=[], type=_cli(_endpoint_text), metavar="ENDPOINT")
     add(opts.ENGINE, default=None, choices=["postgresql", "mysql"])
@@ -66,6 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.DBNAME, default=None)
     add(opts.PASSWORD, default=None, type=Secret, metavar="PASSWORD")
     add(opts.CA_BUNDLE, default=None, metavar="PEM")
+    add(opts.REQUIRE, action="store_const", const=True, default=None)
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
             if spec is opts.ENDPOINT:
@@ -76,11 +77,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     drift_plugin.add_options(parser)
 
 
+def _ini_values(config: pytest.Config) -> Mapping[str, object]:
+    """The keys written in the ini file, with their raw values.
+
+    pytest has no public way to list them (``config.inicfg`` is deprecated since pytest 9 in favour
+    of ``getini``, which needs the name); its private ``_inicfg`` holds ``ConfigValue`` objects.
+    """
+    raw = getattr(config, "_inicfg", None)
+    if raw is None:
+        raw = config.inicfg
+    return {str(key): getattr(value, "value", value) for key, value in raw.items()}
+
+
+def _ini_is_known(config: pytest.Config, name: str) -> bool:
+    try:
+        config.getini(name)
+    except ValueError:  # pytest: "unknown configuration value"
+        return False
+    return True
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "aurora_guard: a transport-security check of pytest-aurora-guard")
     for spec in CHECKS:
         config.addinivalue_line("markers", f"{spec.marker}: aurora-guard check: {spec.description}")
     try:
+        check_spelling(os.environ, _ini_values(config), lambda name: _ini_is_known(config, name),
+                       str(config.inipath) if config.inipath else None)
         settings = build_settings(config)
     except ConfigurationError as exc:
         raise pytest.UsageError(f"aurora-guard: {exc}") from None
@@ -88,7 +111,36 @@ def pytest_configure(config: pytest.Config) -> None:
     cluster_plugin.configure(config, settings)
     if settings.active:
         config.pluginmanager.register(GuardSession(config, settings), "aurora-guard-session")
-    drift_plugin.register(config, endpoints_configured=settings.active, allowlist=settings.allowlist)
+    drift_active = drift_plugin.register(config, endpoints_configured=settings.active, allowlist=settings.allowlist)
+    if settings.require and not (settings.active or drift_active):
+        raise pytest.UsageError(f"aurora-guard: {nothing_to_gate(config.inipath)}")
+
+
+def pytest_report_header(config: pytest.Config) -> Optional[str]:
+    """Said whenever the plugin is installed, so a log reader sees a gate that did not run."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or settings.active:
+        return None  # the session's own header lines describe the endpoints
+    if config.pluginmanager.hasplugin(drift_plugin.PLUGIN_NAME):
+        return "aurora-guard: no endpoint configured: engine-default drift gate only"
+    return "aurora-guard: inactive (no endpoint configured); --aurora-require makes that a usage error"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One table: a row per endpoint and a row per engine-default baseline."""
+    guard: Optional[GuardSession] = config.pluginmanager.getplugin("aurora-guard-session")
+    drift: Optional[drift_plugin.DriftPlugin] = config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
+    verdicts = guard.verdicts.values() if guard is not None else ()
+    baselines = [(r.label, r.outcome, r.first_problem) for r in drift.results.values()] if drift is not None else []
+    lines = summary_table(verdicts, baselines)
+    if not lines:
+        return
+    terminalreporter.write_sep("=", "aurora-guard summary")
+    for line in lines:
+        terminalreporter.write_line(line)
+    if guard is not None:
+        for line in cluster_plugin.summary_lines(guard.clusters):
+            terminalreporter.write_line(line)
 
 
 class AuroraEndpointCollector(pytest.Collector):
@@ -100,7 +152,7 @@ class AuroraEndpointCollector(pytest.Collector):
 
     def collect(self) -> list[pytest.Item]:
         items: list[pytest.Item] = []
-        xdist = self.config.pluginmanager.hasplugin("xdist")
+        xdist = drift_plugin.xdist_loaded(self.config)
         for spec, version in planned_checks(self.settings):
             name = spec.item_name(version)
             item = AuroraCheckItem.from_parent(self, name=name, nodeid=f"{self.nodeid}::{name}", spec=spec,
@@ -161,7 +213,7 @@ class ClusterCollector(pytest.Collector):
 
     def collect(self) -> list[pytest.Item]:
         items: list[pytest.Item] = []
-        xdist = self.config.pluginmanager.hasplugin("xdist")
+        xdist = drift_plugin.xdist_loaded(self.config)
         for check in self.checks:
             item = ClusterCheckItem.from_parent(self, name=check.item_name, nodeid=f"{self.nodeid}::{check.item_name}",
                                                 check=check)
@@ -243,16 +295,6 @@ class GuardSession:
             if name == VERDICT_PROPERTY:
                 verdict = Verdict.from_dict(json.loads(str(value)))
                 self.verdicts[report.nodeid] = verdict
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        lines = summary_table(self.verdicts.values())
-        if not lines:
-            return
-        terminalreporter.write_sep("=", "aurora-guard summary")
-        for line in lines:
-            terminalreporter.write_line(line)
-        for line in cluster_plugin.summary_lines(self.clusters):
-            terminalreporter.write_line(line)
 
     def pytest_unconfigure(self) -> None:
         if self._run is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Optional
 
 from .checks import Outcome, Verdict
-from .settings.config import GuardSettings
+from .settings.config import OPTION_SPECS, REQUIRE, GuardSettings
 
 
 def render_verdict(verdict: Verdict) -> str:
@@ -51,13 +53,23 @@ def header_lines(settings: GuardSettings) -> list[str]:
     return lines
 
 
-def summary_table(verdicts: Iterable[Verdict]) -> list[str]:
-    """One row per endpoint: counts per outcome and the first problem, for the terminal summary."""
+def nothing_to_gate(inipath: Optional[Path]) -> str:
+    """Required mode's usage error: which settings were looked at, and where the ini file is."""
+    looked_at = "; ".join(spec.spellings for spec in OPTION_SPECS if spec.activates)
+    ini = f"ini file {inipath}" if inipath is not None else "no ini file found"
+    return (f"{REQUIRE.flag} is set, but no endpoint and no engine family is configured, so nothing would be "
+            f"gated. Looked at: {looked_at} ({ini}). Set one of them, or check it is spelt and exported "
+            "where pytest runs.")
+
+
+def summary_table(verdicts: Iterable[Verdict], baselines: Iterable[tuple[str, str, str]] = ()) -> list[str]:
+    """One row per endpoint (counts per outcome, first problem) and one per engine-default baseline.
+
+    ``baselines`` holds (``region/family``, ``passed``/``failed``/``error``, first problem line).
+    """
     rows: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         rows.setdefault(verdict.endpoint, []).append(verdict)
-    if not rows:
-        return []
     table = [("endpoint", "passed", "failed", "inconclusive", "first problem")]
     for endpoint, items in rows.items():
         problems = [v for v in items if v.outcome is not Outcome.PASSED]
@@ -67,8 +79,14 @@ def summary_table(verdicts: Iterable[Verdict]) -> list[str]:
             str(sum(v.outcome is Outcome.PASSED for v in items)),
             str(sum(v.outcome is Outcome.FAILED for v in items)),
             str(sum(v.outcome is Outcome.INCONCLUSIVE for v in items)),
-            first if len(first) <= 90 else first[:87] + "...",
+            first,
         ))
+    for label, outcome, first in baselines:
+        table.append((f"engine defaults {label}", str(int(outcome == "passed")), str(int(outcome == "failed")),
+                      str(int(outcome == "error")), first))
+    if len(table) == 1:
+        return []
+    table = [(*row[:4], row[4] if len(row[4]) <= 90 else row[4][:87] + "...") for row in table]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     return ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
             for row in table]

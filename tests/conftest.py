@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,11 +10,35 @@ from typing import Callable
 
 import pytest
 
+from pytest_aurora_guard.settings.ci import CI_VARIABLES
 from tests.support.pki import TestPki, make_pki
 from tests.support.postgres import PgProfile, RunningPostgres, start_postgres
 from tests.tls_peers import Peer, RawPeer
 
 pytest_plugins = ["tests.guard_helpers", "tests.mariadb_fixtures"]
+
+# Variables a nested run must not inherit from whoever runs the suite: the guard's own settings
+# (an unknown one is a usage error), CI markers (CI itself runs this suite with CI=true, and update
+# mode behaves differently there), PYTEST_ADDOPTS, and the libpq defaults a driver would pick up.
+_CALLER_ENV_PREFIXES = ("AURORA_GUARD_",)
+_CALLER_ENV = (*CI_VARIABLES, "PYTEST_ADDOPTS", "PGPASSWORD", "PGSSLMODE", "PGUSER", "PGDATABASE")
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester whose nested runs load this plugin and nothing else installed in the environment.
+
+    An unrelated plugin installed globally (pytest-benchmark breaks nested runs under xdist) must
+    not change what the suite sees: autoloading is off, the plugin is named through PYTEST_PLUGINS
+    (honoured by in-process and subprocess runs, and by xdist workers, on every pytest version),
+    and a test that needs xdist in its nested run passes ``-p xdist.plugin`` itself.
+    """
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_aurora_guard.plugin")
+    for name in list(os.environ):
+        if name.startswith(_CALLER_ENV_PREFIXES) or name in _CALLER_ENV:
+            monkeypatch.delenv(name)
+    return pytester
 
 
 @pytest.fixture(scope="session")

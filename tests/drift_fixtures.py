@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_aurora_guard.aws.engine_defaults import EngineDefaultsReader
+from pytest_aurora_guard.drift.baselines import DEFAULT_TRACKED_PARAMETERS, FamilyDefaults, write_baseline
 from tests.fake_rds import (
     ACCESS_KEY_ID,
     FAMILY,
@@ -69,3 +71,17 @@ def pg11(aws_env: FakeRds) -> FakeRds:
     """The fake serving aurora-postgresql11 in us-east-1 over three pages."""
     aws_env.serve(FAMILY, pg11_parameters(), REGION)
     return aws_env
+
+
+@pytest.fixture
+def recorded(pytester: pytest.Pytester, pg11: FakeRds) -> FakeRds:
+    """aurora-postgresql11's baseline as the update writes it (fetched in-process over HTTP).
+
+    The update run itself is covered by its own tests; this saves a pytest process per test.
+    """
+    fetched = EngineDefaultsReader().fetch(REGION, FAMILY)
+    tracked = DEFAULT_TRACKED_PARAMETERS["aurora-postgresql"]
+    defaults = FamilyDefaults.from_engine_parameters(REGION, FAMILY, fetched.parameters, tracked)
+    write_baseline(pytester.path / "baselines" / REGION / f"{FAMILY}.json", defaults)
+    pg11.reset_counts()
+    return pg11

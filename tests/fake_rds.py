@@ -88,6 +88,8 @@ class FakeRds:
     denial: Optional[tuple[int, str, str]] = None  # (HTTP status, code, message) for every call
     raw_reply: Optional[tuple[int, str]] = None  # (HTTP status, body) for every call
     account: Optional[FakeAccount] = None  # the cluster gate's calls (tests/fake_rds_account.py)
+    # A broken paginator: "repeat" sends the same Marker on every page, "endless" a new one for ever.
+    markers: str = "honest"
     _throttles: dict[tuple[str, str], _Throttle] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -163,6 +165,10 @@ class FakeRds:
                     f"ParameterGroupFamily {family} is not a valid parameter group family",
                 )
             served = self.families[key]
+            if self.markers == "repeat":
+                return 200, _page(family, served[:int(max_records)], f"{family}|stuck")
+            if self.markers == "endless":
+                return 200, _page(family, served[:int(max_records)], f"{family}|page-{self.calls[key]}")
             start = _offset(form.get("Marker"), family, len(served))
             if start is None:
                 return _error(400, "InvalidParameterValue", "The marker is invalid or has expired")

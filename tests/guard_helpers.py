@@ -20,14 +20,6 @@ CREDENTIAL_FREE = {
 }
 DRIVER = {"driver_plaintext_refused", "driver_below_floor_refused", "driver_verified_session"}
 
-ISOLATED_ENV = (
-    "AURORA_GUARD_ENDPOINT", "AURORA_GUARD_ENGINE", "AURORA_GUARD_MIN_TLS", "AURORA_GUARD_CIPHER_ALLOWLIST",
-    "AURORA_GUARD_TIMEOUT", "AURORA_GUARD_USER", "AURORA_GUARD_DBNAME", "AURORA_GUARD_PASSWORD",
-    "AURORA_GUARD_CA_BUNDLE", "AURORA_GUARD_ENGINE_FAMILY", "AURORA_GUARD_AWS_REGION",
-    "AURORA_GUARD_BASELINE_DIR", "PGPASSWORD", "PGSSLMODE", "PGUSER", "PGDATABASE",
-)
-
-
 @dataclass
 class GuardRun:
     result: pytest.RunResult
@@ -59,11 +51,9 @@ class GuardRun:
 
 
 @pytest.fixture
-def run_guard(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Run pytest in an empty directory with the given arguments, isolated from the caller's env."""
-    for name in ISOLATED_ENV:
-        monkeypatch.delenv(name, raising=False)
-
+def run_guard(pytester: pytest.Pytester) -> Any:
+    """Run pytest in an empty directory with the given arguments, isolated from the caller's env
+    (the ``pytester`` fixture of tests/conftest.py clears it)."""
     def run(*args: str) -> GuardRun:
         return GuardRun(pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", *args))
 

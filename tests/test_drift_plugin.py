@@ -7,12 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aurora_guard.aws.engine_defaults import EngineDefaultsReader
-from pytest_aurora_guard.drift.baselines import (
-    DEFAULT_TRACKED_PARAMETERS,
-    FamilyDefaults,
-    write_baseline,
-)
 from tests.fake_rds import (
     ACCESS_KEY_ID,
     FAMILY,
@@ -43,20 +37,6 @@ def check(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def update(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("--update-cipher-baseline", "--aurora-engine-family", FAMILY, "-rA", *args)
-
-
-@pytest.fixture
-def recorded(pytester: pytest.Pytester, pg11: FakeRds) -> FakeRds:
-    """aurora-postgresql11's baseline as the update writes it (fetched in-process over HTTP).
-
-    The update run itself is covered by its own tests; this saves a pytest process per test.
-    """
-    fetched = EngineDefaultsReader().fetch(REGION, FAMILY)
-    tracked = DEFAULT_TRACKED_PARAMETERS["aurora-postgresql"]
-    defaults = FamilyDefaults.from_engine_parameters(REGION, FAMILY, fetched.parameters, tracked)
-    write_baseline(pytester.path / BASELINE, defaults)
-    pg11.reset_counts()
-    return pg11
 
 
 def add_suite(fake: FakeRds, suite: str) -> None:
@@ -403,6 +383,8 @@ def test_an_update_under_xdist_fetches_once_and_writes_each_file_once_from_the_c
     pytester.makeconftest(_WRITE_LOG_CONFTEST)
 
     result = pytester.runpytest_subprocess(
+        "-p",
+        "xdist.plugin",
         "-n",
         "2",
         "--update-cipher-baseline",
@@ -431,7 +413,7 @@ def test_an_update_under_xdist_fetches_once_and_writes_each_file_once_from_the_c
 def test_a_check_under_xdist_fails_on_drift_with_one_fetch(pytester: pytest.Pytester, recorded: FakeRds) -> None:
     add_suite(recorded, NEW_SUITE)
 
-    result = pytester.runpytest_subprocess("-n", "2", "--aurora-engine-family", FAMILY)
+    result = pytester.runpytest_subprocess("-p", "xdist.plugin", "-n", "2", "--aurora-engine-family", FAMILY)
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([NEW_SUITE_LINE])

@@ -25,6 +25,8 @@ OPERATION = "DescribeEngineDefaultClusterParameters"
 
 # MaxRecords must lie in 20..100 (service-2.json doc string); the maximum costs fewest calls.
 PAGE_SIZE = 100
+# Aurora families have 300-500 parameters (4-5 pages); 50 pages means a paginator gone wrong.
+MAX_PAGES = 50
 
 # botocore (1.43) reads only AWS_DEFAULT_REGION; AWS_REGION is what the other SDKs and the
 # AWS CLI read, so we honour it first (boto/boto3#3620).
@@ -100,9 +102,11 @@ class EngineDefaultsReader:
         where = f"{where} at {endpoint}"
         with self._clients.calling(where, OPERATION, unknown_family):
             paginator = client.get_paginator("describe_engine_default_cluster_parameters")
+            seen_markers: set[str] = set()
             for page in paginator.paginate(DBParameterGroupFamily=family, PaginationConfig={"PageSize": PAGE_SIZE}):
                 pages += 1
                 parameters.extend(_parse_page(page, family, where, pages))
+                _check_progress(page, seen_markers, where, pages)
         if not parameters:
             # A retired or misspelled family can come back as an empty EngineDefaults
             # (botocore's examples-1.json shows exactly that for "aurora5.6").
@@ -113,6 +117,30 @@ class EngineDefaultsReader:
                 f"'DBEngineVersions[].DBParameterGroupFamily'`."
             )
         return FetchedEngineDefaults(region, family, endpoint, tuple(parameters), pages)
+
+
+def _check_progress(page: Mapping[str, Any], seen: set[str], where: str, number: int) -> None:
+    """Stop a paginator that would never end: a Marker seen before, or far more pages than any family has.
+
+    botocore only notices the same token twice in a row; a cycle (A, B, A) or an ever-new Marker
+    would loop until the job's timeout, with every parameter counted several times.
+    """
+    defaults = page.get("EngineDefaults")
+    marker = defaults.get("Marker") if isinstance(defaults, Mapping) else None  # output token EngineDefaults.Marker
+    if isinstance(marker, str) and marker:
+        if marker in seen:
+            raise AwsApiError(
+                f"{where}: page {number} sent Marker {marker[:80]!r} again, so the pages would never end; "
+                "nothing was compared. RDS (or whatever answers at this endpoint) is misbehaving: retry later, "
+                "and check AWS_ENDPOINT_URL_RDS / AWS_ENDPOINT_URL if set."
+            )
+        seen.add(marker)
+        if number >= MAX_PAGES:
+            raise AwsApiError(
+                f"{where}: still paginating after {number} pages of {PAGE_SIZE} (no Aurora family has more than a "
+                f"few hundred parameters); stopped, nothing was compared. Check AWS_ENDPOINT_URL_RDS / "
+                "AWS_ENDPOINT_URL, if set."
+            )
 
 
 def _parse_page(page: Mapping[str, Any], family: str, where: str, number: int) -> Iterator[EngineParameter]:

@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from ..aws.engine_defaults import EngineParameter
 from ..errors import BaselineError, ConfigurationError, MissingBaselineError
+from ..settings.spelling import did_you_mean
 
 SCHEMA_VERSION = 1
 
@@ -211,25 +212,32 @@ def baseline_path(directory: Path, region: str, family: str) -> Path:
 def discover_baselines(directory: Path) -> list[tuple[str, str]]:
     """Every ``<region>/<family>.json`` present, as (region, family) pairs, sorted.
 
-    Hidden entries are skipped (the atomic writer's temporary files start with a dot); a
-    directory or ``.json`` file whose name is not a region or family is an error, not skipped,
-    so a misplaced baseline is never silently left unchecked.
+    Hidden entries are skipped (the atomic writer's temporary files start with a dot). Any other
+    ``.json`` file under the directory that is not exactly at ``<region>/<family>.json`` (one
+    folder too shallow, too deep, or a name that is not a region or family) is an error naming
+    it, so a misplaced baseline is never silently left unchecked.
     """
     if not directory.is_dir():
         return []
     found: list[tuple[str, str]] = []
-    for region_dir in sorted(directory.iterdir()):
-        if region_dir.name.startswith(".") or not region_dir.is_dir():
+    misplaced: list[str] = []
+    for file in sorted(directory.rglob("*.json")):
+        relative = file.relative_to(directory)
+        if any(part.startswith(".") for part in relative.parts):
             continue
-        for file in sorted(region_dir.glob("*.json")):
-            if file.name.startswith("."):
-                continue
-            try:
-                found.append((validate_region(region_dir.name), validate_family(file.stem)))
-            except ConfigurationError as exc:
-                raise ConfigurationError(
-                    f"baseline file {file} is not at <dir>/<region>/<family>.json: {exc}"
-                ) from None
+        if len(relative.parts) != 2:
+            misplaced.append(f"{file}: expected {directory}/<region>/<family>.json, found it "
+                             f"{'directly in the baseline directory' if len(relative.parts) == 1 else 'nested deeper'}")
+            continue
+        try:
+            found.append((validate_region(relative.parts[0]), validate_family(file.stem)))
+        except ConfigurationError as exc:
+            misplaced.append(f"{file}: not at <region>/<family>.json: {exc}")
+    if misplaced:
+        raise ConfigurationError(
+            "baseline files the drift gate would not check (move them to <region>/<family>.json, or out of "
+            f"{directory}):\n  " + "\n  ".join(misplaced)
+        )
     return found
 
 
@@ -305,13 +313,38 @@ def parse_tracked_parameters(lines: Sequence[str], source: str) -> dict[str, tup
     return table
 
 
+# The Aurora DB parameter group families RDS serves (DescribeDBEngineVersions' DBParameterGroupFamily
+# for the aurora-postgresql and aurora-mysql engines; aurora5.6 is Aurora MySQL 1, now retired).
+KNOWN_FAMILIES = (
+    "aurora5.6",
+    "aurora-mysql5.7",
+    "aurora-mysql8.0",
+    *(f"aurora-postgresql{major}" for major in range(10, 18)),
+)
+
+
+def check_family_name(family: str, table: Mapping[str, tuple[str, ...]], committed: Iterable[str] = ()) -> str:
+    """A family must be one AWS (or a committed baseline) knows, or a new version of a tracked prefix.
+
+    ``aurora-postgresql18`` passes (AWS adds majors); ``aurora-postgres16`` or ``aurora-mysql-8.0``
+    would only fail later, at AWS, so they are usage errors now, with a did-you-mean.
+    """
+    known = set(KNOWN_FAMILIES) | set(committed)
+    if family in known:
+        return family
+    if any(re.fullmatch(re.escape(prefix) + r"\d+(\.\d+)?", family) for prefix in table):
+        return family
+    raise ConfigurationError(f"{family!r} is not a DB parameter group family AWS or the committed baselines "
+                             f"know{did_you_mean(family, known)}")
+
+
 def tracked_parameters_for(family: str, table: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     matches = [prefix for prefix in table if family.startswith(prefix)]
     if not matches:
         raise ConfigurationError(
             f"no tracked-parameter list applies to family {family!r} (known prefixes: "
-            f"{', '.join(sorted(table))}); add a line '<prefix>: <parameter>, ...' to the ini "
-            "key aurora_tracked_parameters"
+            f"{', '.join(sorted(table))}{did_you_mean(family, KNOWN_FAMILIES).replace('; known: ', '; families: ')}); "
+            "add a line '<prefix>: <parameter>, ...' to the ini key aurora_tracked_parameters"
         )
     return table[max(matches, key=len)]
 

@@ -18,12 +18,15 @@ from typing import Any, Optional, Protocol
 from deepdiff import DeepDiff
 
 from ..aws.engine_defaults import EngineDefaultsReader
-from ..errors import AuroraGuardError
+from ..errors import AuroraGuardError, BaselineError, MissingBaselineError
+from ..settings.spelling import did_you_mean
 from ..tls.ciphers import REGISTRY, CipherSuite, UnknownCipherSuite
 from .baselines import (
+    DEFAULT_TRACKED_PARAMETERS,
     FamilyDefaults,
     WriteOutcome,
     baseline_path,
+    load_baseline,
     tracked_parameters_for,
     write_baseline,
 )
@@ -184,6 +187,40 @@ def render_drift(report: DriftReport, *, baseline_file: Path, allowlist: Allowli
     return "\n".join(lines)
 
 
+def review_lines(previous: Optional[FamilyDefaults], current: FamilyDefaults,
+                 allowlist: Optional[AllowlistLike]) -> tuple[str, ...]:
+    """The changes an update records, and the suites it lets in that the cipher allowlist does not name.
+
+    For a new baseline: the cipher suites its default values enable that are outside the allowlist
+    (AllowedValues lists what may be configured, so it is not flagged wholesale).
+    """
+    outside: list[str] = []
+    lines: list[str] = []
+    checker = allowlist if allowlist is not None else _EVERYTHING_ALLOWED
+    if previous is None:
+        for name, parameter in sorted(current.parameters_json().items()):
+            if name in CIPHER_PARAMETERS and parameter is not None:
+                for entry in _split(parameter.get("value")):
+                    _describe_entry(entry, True, checker, outside)
+    else:
+        report = compare(previous, current)
+        for change in report.changes:
+            lines.extend(_render_change(change, checker, outside))
+    if outside and allowlist is not None:
+        lines.append(f"  not in the cipher allowlist ({allowlist.source}): {', '.join(dict.fromkeys(outside))}")
+    return tuple(lines)
+
+
+class _AllowAll:
+    source = "none"
+
+    def __contains__(self, code: int) -> bool:
+        return True
+
+
+_EVERYTHING_ALLOWED = _AllowAll()
+
+
 def render_missing(target: Target, baseline_file: Path, command: str) -> str:
     return (
         f"No baseline for {target.family} in {target.region}: {baseline_file} does not exist. "
@@ -286,6 +323,7 @@ class GateSettings:
     update: bool
     tracked: Mapping[str, tuple[str, ...]]
     command_options: tuple[str, ...] = ()  # added to the update command, e.g. the baseline dir
+    ci_markers: tuple[str, ...] = ()  # an update allowed in CI: the CI variables seen (changes must fail)
 
     def baseline_file(self, target: Target) -> Path:
         return baseline_path(self.baseline_dir, target.region, target.family)
@@ -306,6 +344,7 @@ class FetchOutcome:
     defaults: Optional[FamilyDefaults] = None
     pages: int = 0
     error: Optional[str] = None
+    unreturned: tuple[str, ...] = ()  # tracked parameters AWS did not return, each with a did-you-mean
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -314,6 +353,7 @@ class FetchOutcome:
             "defaults": None if self.defaults is None else self.defaults.to_json(),
             "pages": self.pages,
             "error": self.error,
+            "unreturned": list(self.unreturned),
         }
 
     @classmethod
@@ -321,7 +361,7 @@ class FetchOutcome:
         target = Target(data["region"], data["family"])
         raw = data["defaults"]
         defaults = None if raw is None else FamilyDefaults.from_json(raw, target.label)
-        return cls(target, defaults, int(data["pages"]), data["error"])
+        return cls(target, defaults, int(data["pages"]), data["error"], tuple(data["unreturned"]))
 
 
 @dataclass(frozen=True)
@@ -332,6 +372,11 @@ class UpdateRecord:
     path: Path
     outcome: Optional[WriteOutcome] = None
     error: Optional[str] = None
+    review: tuple[str, ...] = ()  # what changed against the previous file, with allowlist warnings
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome in (WriteOutcome.CREATED, WriteOutcome.UPDATED)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -340,12 +385,14 @@ class UpdateRecord:
             "path": str(self.path),
             "outcome": None if self.outcome is None else self.outcome.value,
             "error": self.error,
+            "review": list(self.review),
         }
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> UpdateRecord:
         outcome = None if data["outcome"] is None else WriteOutcome(data["outcome"])
-        return cls(Target(data["region"], data["family"]), Path(data["path"]), outcome, data["error"])
+        return cls(Target(data["region"], data["family"]), Path(data["path"]), outcome, data["error"],
+                   tuple(data["review"]))
 
 
 @dataclass
@@ -359,6 +406,7 @@ class DriftGate:
 
     settings: GateSettings
     reader: Optional[EngineDefaultsReader]
+    allowlist: Optional[AllowlistLike] = None  # for the review of updated baselines (controller only)
     fetched: dict[Target, FetchOutcome] = field(default_factory=dict)
     updates: dict[Target, UpdateRecord] = field(default_factory=dict)
 
@@ -407,7 +455,10 @@ class DriftGate:
             defaults = FamilyDefaults.from_engine_parameters(target.region, target.family, fetched.parameters, tracked)
         except AuroraGuardError as exc:
             return FetchOutcome(target, error=str(exc))
-        return FetchOutcome(target, defaults, fetched.pages)
+        returned = {parameter.name for parameter in fetched.parameters}
+        unreturned = tuple(f"{name}{did_you_mean(name, returned, list_known=False)}"
+                           for name in sorted(set(tracked) - returned))
+        return FetchOutcome(target, defaults, fetched.pages, unreturned=unreturned)
 
     def _update_now(self, target: Target) -> UpdateRecord:
         path = self.settings.baseline_file(target)
@@ -416,10 +467,35 @@ class DriftGate:
         outcome = self.fetch(target)
         if outcome.defaults is None:
             return UpdateRecord(target, path, error=f"nothing written: {outcome.error}")
+        chosen = tracked_parameters_for(target.family, self.settings.tracked)
+        default = DEFAULT_TRACKED_PARAMETERS.get(_prefix(target.family, self.settings.tracked))
+        if outcome.unreturned and chosen != default:
+            # A name the user listed that AWS does not know would be recorded as null and pass for ever.
+            return UpdateRecord(target, path, error=(
+                f"ini key aurora_tracked_parameters tracks {', '.join(outcome.unreturned)} for {target.family}, "
+                f"but AWS did not return {'it' if len(outcome.unreturned) == 1 else 'them'} in {target.region}; "
+                "nothing written: correct the name or remove it from the list"))
+        review = self._review(path, outcome.defaults)
+        review += tuple(f"  {name}: tracked, but AWS did not return it for {target.family} (recorded as null)"
+                        for name in outcome.unreturned)
         try:
-            return UpdateRecord(target, path, write_baseline(path, outcome.defaults))
+            return UpdateRecord(target, path, write_baseline(path, outcome.defaults), review=review)
         except OSError as exc:
             return UpdateRecord(target, path, error=f"could not write {path}: {exc}; the old file is intact")
+
+    def _review(self, path: Path, current: FamilyDefaults) -> tuple[str, ...]:
+        """What the update changes, in the drift report's words, read before the file is replaced."""
+        try:
+            previous: Optional[FamilyDefaults] = load_baseline(path, current.region, current.family)
+        except MissingBaselineError:
+            previous = None
+        except BaselineError as exc:
+            return (f"  the previous file could not be read ({exc}); review the whole new file",)
+        return review_lines(previous, current, self.allowlist)
+
+
+def _prefix(family: str, table: Mapping[str, tuple[str, ...]]) -> str:
+    return max((prefix for prefix in table if family.startswith(prefix)), key=len, default="")
 
 
 def _not_shipped(target: Target) -> str:

@@ -18,9 +18,20 @@ import pytest
 
 from ..aws.engine_defaults import EngineDefaultsReader, default_region
 from ..errors import BaselineError, ConfigurationError, MissingBaselineError
+from ..settings.ci import ci_markers
+from ..settings.config import (
+    ALLOW_UPDATE_IN_CI,
+    AWS_REGION,
+    BASELINE_DIR,
+    ENGINE_FAMILY,
+    TRACKED_PARAMETERS,
+    UPDATE_BASELINE,
+    OptionSpec,
+)
 from ..settings.sources import RawSetting, ini_relative_path, resolve, split_list
 from .baselines import (
     FamilyDefaults,
+    check_family_name,
     discover_baselines,
     load_baseline,
     parse_tracked_parameters,
@@ -44,92 +55,32 @@ WIRE_KEY = "aurora_guard_drift"
 UPDATE_PROPERTY = "aurora_guard_baseline"
 COLLECTOR_NAME = "aurora-engine-defaults"
 MARKER = "aurora_engine_defaults"
+REVIEW_ITEM = "baselines-changed-in-ci"
 
 
-@dataclass(frozen=True)
-class _Setting:
-    """Where one setting can be given: command line, environment, ini (in that precedence)."""
-
-    dest: str
-    flag: str
-    env: str
-    ini: str
-
-    def resolve(self, config: pytest.Config) -> Optional[RawSetting]:
-        return resolve(config, dest=self.dest, flag=self.flag, env=self.env, ini=self.ini)
-
-
-_REGIONS = _Setting("aurora_aws_regions", "--aws-region", "AURORA_GUARD_AWS_REGION", "aurora_aws_regions")
-_FAMILIES = _Setting(
-    "aurora_engine_families",
-    "--aurora-engine-family",
-    "AURORA_GUARD_ENGINE_FAMILY",
-    "aurora_engine_families",
-)
-_BASELINE_DIR = _Setting(
-    "aurora_baseline_dir",
-    "--cipher-baseline-dir",
-    "AURORA_GUARD_BASELINE_DIR",
-    "aurora_baseline_dir",
-)
+def _resolve(config: pytest.Config, spec: OptionSpec) -> Optional[RawSetting]:
+    return resolve(config, dest=spec.dest, flag=spec.flag, env=spec.env, ini=spec.ini)
 
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("aurora-guard")
-    group.addoption(
-        "--aws-region",
-        action="append",
-        default=[],
-        dest=_REGIONS.dest,
-        type=_cli(validate_region),
-        metavar="REGION",
-        help="AWS region whose engine defaults are checked for each --aurora-engine-family "
-        "(repeatable; default: AWS_REGION, AWS_DEFAULT_REGION or the AWS profile's region) "
-        "[env AURORA_GUARD_AWS_REGION, ini aurora_aws_regions]",
-    )
-    group.addoption(
-        "--aurora-engine-family",
-        action="append",
-        default=[],
-        dest=_FAMILIES.dest,
-        type=_cli(validate_family),
-        metavar="FAMILY",
-        help="DB parameter group family (e.g. aurora-postgresql16, aurora-mysql8.0) whose AWS "
-        "engine defaults must match the committed baseline; repeatable; activates the drift "
-        "gate on its own [env AURORA_GUARD_ENGINE_FAMILY, ini aurora_engine_families]",
-    )
-    group.addoption(
-        "--cipher-baseline-dir",
-        default=None,
-        dest=_BASELINE_DIR.dest,
-        metavar="DIR",
-        help="directory of engine-default baselines, <DIR>/<region>/<family>.json "
-        "(default: baselines/ under the rootdir) [env AURORA_GUARD_BASELINE_DIR, ini "
-        "aurora_baseline_dir, resolved against the ini file]",
-    )
-    group.addoption(
-        "--update-cipher-baseline",
-        action="store_true",
-        default=False,
-        dest="aurora_update_baseline",
-        help="fetch AWS's current engine defaults and rewrite the baselines (every file present "
-        "plus the configured families) instead of checking them; review with git diff",
-    )
-    parser.addini("aurora_aws_regions", type="linelist", default=[], help="regions for the drift gate")
+    group.addoption(AWS_REGION.flag, action="append", default=[], dest=AWS_REGION.dest, type=_cli(validate_region),
+                    metavar="REGION", help=AWS_REGION.help_text)
+    group.addoption(ENGINE_FAMILY.flag, action="append", default=[], dest=ENGINE_FAMILY.dest,
+                    type=_cli(validate_family), metavar="FAMILY", help=ENGINE_FAMILY.help_text)
+    group.addoption(BASELINE_DIR.flag, default=None, dest=BASELINE_DIR.dest, metavar="DIR",
+                    help=BASELINE_DIR.help_text + " (the ini value is resolved against the ini file)")
+    group.addoption(UPDATE_BASELINE.flag, action="store_true", default=False, dest=UPDATE_BASELINE.dest,
+                    help=UPDATE_BASELINE.help_text)
+    group.addoption(ALLOW_UPDATE_IN_CI.flag, action="store_true", default=False, dest=ALLOW_UPDATE_IN_CI.dest,
+                    help=ALLOW_UPDATE_IN_CI.help_text)
+    parser.addini(AWS_REGION.ini, type="linelist", default=[], help="regions for the drift gate")
+    parser.addini(ENGINE_FAMILY.ini, type="linelist", default=[],
+                  help="DB parameter group families whose engine defaults must match their baselines")
+    parser.addini(BASELINE_DIR.ini, type="string", default="",
+                  help="engine-default baseline directory, relative to this ini file")
     parser.addini(
-        "aurora_engine_families",
-        type="linelist",
-        default=[],
-        help="DB parameter group families whose engine defaults must match their baselines",
-    )
-    parser.addini(
-        "aurora_baseline_dir",
-        type="string",
-        default="",
-        help="engine-default baseline directory, relative to this ini file",
-    )
-    parser.addini(
-        "aurora_tracked_parameters",
+        TRACKED_PARAMETERS.ini,
         type="linelist",
         default=[],
         help="lines '<family prefix>: <parameter>, ...' replacing the tracked parameters for "
@@ -139,10 +90,11 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
-def register(config: pytest.Config, *, endpoints_configured: bool, allowlist: AllowlistLike) -> None:
+def register(config: pytest.Config, *, endpoints_configured: bool, allowlist: AllowlistLike) -> bool:
     """Activate the drift gate when the run asks for it; stay inert (no AWS call) otherwise.
 
     The shared ``aurora_guard`` marker is registered by the plugin entry point before this runs.
+    Returns whether the gate is active.
     """
     config.addinivalue_line(
         "markers",
@@ -154,26 +106,42 @@ def register(config: pytest.Config, *, endpoints_configured: bool, allowlist: Al
     except ConfigurationError as exc:
         raise pytest.UsageError(f"aurora-guard: {exc}") from None
     if settings is None:
-        return
+        return False
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         wire = workerinput.get(WIRE_KEY)
         gate = DriftGate(settings, reader=None) if wire is None else DriftGate.replica(settings, wire)
     else:
-        gate = DriftGate(settings, EngineDefaultsReader())
-        if config.pluginmanager.hasplugin("xdist"):
+        gate = DriftGate(settings, EngineDefaultsReader(), allowlist=allowlist)
+        if xdist_loaded(config):
             config.pluginmanager.register(XdistControllerHooks(gate), f"{PLUGIN_NAME}-xdist")
     config.pluginmanager.register(DriftPlugin(gate, allowlist, is_worker=workerinput is not None), PLUGIN_NAME)
+    return True
+
+
+def xdist_loaded(config: pytest.Config) -> bool:
+    """pytest-xdist's hooks are known, however it was loaded (entry point "xdist" or -p xdist.plugin)."""
+    return hasattr(config.hook, "pytest_xdist_setupnodes")
 
 
 def _gate_settings(config: pytest.Config, endpoints_configured: bool) -> Optional[GateSettings]:
-    families_setting = _FAMILIES.resolve(config)
+    families_setting = _resolve(config, ENGINE_FAMILY)
     families = _validated(families_setting, validate_family)
-    update = bool(config.getoption("aurora_update_baseline", False))
+    update = bool(config.getoption(UPDATE_BASELINE.dest, False))
+    dir_setting = _resolve(config, BASELINE_DIR)
+    baseline_dir = config.rootpath / "baselines" if dir_setting is None else ini_relative_path(config, dir_setting)
+    if dir_setting is not None and not update and not baseline_dir.is_dir():
+        # A typo here would otherwise mean "no baselines": a gate that checks nothing, silently. (An update
+        # may create the directory: its summary lists every file it created.)
+        raise ConfigurationError(
+            f"{dir_setting.source}: baseline directory {_display(baseline_dir, config)} does not exist "
+            f"({baseline_dir}); fix the path, or create the directory and record the first baseline with "
+            "--update-cipher-baseline"
+        )
     if not (endpoints_configured or families or update):
         return None
-    dir_setting = _BASELINE_DIR.resolve(config)
-    baseline_dir = config.rootpath / "baselines" if dir_setting is None else ini_relative_path(config, dir_setting)
+    if update:
+        _refuse_unreviewed_update(config)
     present = discover_baselines(baseline_dir)
     regions = _regions(config, families_setting) if families else []
     targets = targets_for(families, regions, present)
@@ -185,17 +153,38 @@ def _gate_settings(config: pytest.Config, endpoints_configured: bool) -> Optiona
                 "FAMILY (and --aws-region REGION)."
             )
         return None
-    tracked = parse_tracked_parameters(config.getini("aurora_tracked_parameters"), "ini key aurora_tracked_parameters")
+    tracked = parse_tracked_parameters(config.getini(TRACKED_PARAMETERS.ini), f"ini key {TRACKED_PARAMETERS.ini}")
+    committed = [family for _, family in present]
+    for family in families:
+        try:
+            check_family_name(family, tracked, committed)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{families_setting.source if families_setting else ''}: {exc}") from None
     for target in targets:
         tracked_parameters_for(target.family, tracked)  # an unknown engine is a usage error now
     command_options: tuple[str, ...] = ()
     if dir_setting is not None and not dir_setting.source.startswith("ini"):
         command_options = ("--cipher-baseline-dir", _display(baseline_dir, config))
-    return GateSettings(targets, baseline_dir, update, tracked, command_options)
+    markers = ci_markers(os.environ)
+    review_in_ci = bool(update and markers)
+    return GateSettings(targets, baseline_dir, update, tracked, command_options,
+                        ci_markers=tuple(markers) if review_in_ci else ())
+
+
+def _refuse_unreviewed_update(config: pytest.Config) -> None:
+    markers = ci_markers(os.environ)
+    if markers and not config.getoption(ALLOW_UPDATE_IN_CI.dest, False):
+        raise ConfigurationError(
+            f"{UPDATE_BASELINE.flag} refuses to run in CI ({', '.join(markers)}): a baseline rewritten by "
+            "the pipeline would accept AWS's change without anyone reviewing it. Run the update on a "
+            "workstation and commit the diff in a pull request; if this job exists to propose that "
+            f"change, add {ALLOW_UPDATE_IN_CI.flag} (the run then fails while any baseline changed). "
+            f"Is {UPDATE_BASELINE.flag} in addopts or PYTEST_ADDOPTS? It must not be."
+        )
 
 
 def _regions(config: pytest.Config, families_setting: Optional[RawSetting]) -> list[str]:
-    setting = _REGIONS.resolve(config)
+    setting = _resolve(config, AWS_REGION)
     if setting is not None:
         return _validated(setting, validate_region)
     region = default_region()
@@ -243,17 +232,18 @@ class DriftPlugin:
 
     def __init__(self, gate: DriftGate, allowlist: AllowlistLike, *, is_worker: bool) -> None:
         self.gate, self.allowlist, self.is_worker = gate, allowlist, is_worker
+        self.results: dict[str, BaselineResult] = {}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        # tryfirst: added before pytest's own -k / -m deselection runs, so that applies to us.
+        # tryfirst: added before pytest's own -k / -m deselection runs, so that applies to us. Reported
+        # through pytest_collectreport so "collected N items" counts them like any test.
         # An explicit nodeid: derived from the session's empty one it would start with "::".
         collector = EngineDefaultsCollector.from_parent(session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME)
-        for target in self.gate.settings.targets:
-            item = EngineDefaultsItem.from_parent(collector, name=target.label, target=target, plugin=self)
-            item.add_marker("aurora_guard")
-            item.add_marker(MARKER)
-            items.append(item)
+        collector.plugin = self
+        report = collector.ihook.pytest_make_collect_report(collector=collector)
+        collector.ihook.pytest_collectreport(report=report)
+        items.extend(node for node in report.result if isinstance(node, pytest.Item))
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Optional[tuple[str, str, str]]:
         if report.when == "call" and report.passed:
@@ -261,6 +251,15 @@ class DriftPlugin:
                 if name == UPDATE_PROPERTY:
                     return "passed", "U", str(value).upper()
         return None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.nodeid.startswith(f"{COLLECTOR_NAME}::"):
+            return
+        label = report.nodeid.split("::", 1)[1]
+        if report.failed or (report.when == "call" and label not in self.results):
+            first = str(report.longrepr).strip().splitlines()[0] if report.failed and report.longrepr else "-"
+            outcome = "error" if report.when != "call" else ("failed" if report.failed else "passed")
+            self.results[label] = BaselineResult(label, outcome, first)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         settings = self.gate.settings
@@ -280,6 +279,20 @@ class DriftPlugin:
                 terminalreporter.write_line(f"NOT WRITTEN {path}: {record.error}", red=True)
             else:
                 terminalreporter.write_line(f"{record.outcome.value:<10} {path}")
+                for line in record.review:
+                    terminalreporter.write_line(line, yellow="NOT IN THE CIPHER ALLOWLIST" in line
+                                                or "not in the cipher allowlist" in line)
+        if any(record.changed for record in self.gate.updates.values()):
+            terminalreporter.write_line("Review with: git diff " + _relative(settings.baseline_dir, root))
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """One row of the aurora-guard summary for a baseline: its outcome and first line of problem."""
+
+    label: str
+    outcome: str  # "passed", "failed" or "error"
+    first_problem: str
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -308,8 +321,48 @@ class XdistControllerHooks:
 class EngineDefaultsCollector(pytest.Collector):
     """Parent of the drift items, directly under the session (no file to collect)."""
 
+    plugin: DriftPlugin
+
     def collect(self) -> list[Union[pytest.Item, pytest.Collector]]:
-        return []
+        items: list[Union[pytest.Item, pytest.Collector]] = []
+        for target in self.plugin.gate.settings.targets:
+            item = EngineDefaultsItem.from_parent(self, name=target.label, target=target, plugin=self.plugin)
+            item.add_marker("aurora_guard")
+            item.add_marker(MARKER)
+            items.append(item)
+        if self.plugin.gate.settings.ci_markers:
+            review = BaselineReviewItem.from_parent(self, name=REVIEW_ITEM, plugin=self.plugin)
+            review.add_marker("aurora_guard")
+            review.add_marker(MARKER)
+            items.append(review)
+        return items
+
+
+class BaselineReviewItem(pytest.Item):
+    """An update allowed in CI: fails while any baseline file changed, so a person reviews the diff."""
+
+    def __init__(self, *, plugin: DriftPlugin, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plugin = plugin
+
+    def runtest(self) -> None:
+        gate = self.plugin.gate
+        gate.update_all()  # memoised: the same records the update items made, whatever the order
+        root = self.config.invocation_params.dir
+        changed = [record for record in gate.updates.values() if record.changed]
+        if not changed:
+            return
+        lines = [f"{len(changed)} baseline file(s) changed by an update in CI "
+                 f"({', '.join(gate.settings.ci_markers)}, {ALLOW_UPDATE_IN_CI.flag}). They are written, but not "
+                 "accepted: commit them in a pull request so a person reviews the change and the cipher allowlist."]
+        for record in changed:
+            assert record.outcome is not None
+            lines.append(f"{record.outcome.value} {_relative(record.path, root)}")
+            lines.extend(record.review)
+        pytest.fail("\n".join(lines), pytrace=False)
+
+    def reportinfo(self) -> tuple[Path, Optional[int], str]:
+        return self.plugin.gate.settings.baseline_dir, None, "engine-default baselines changed in CI"
 
 
 class EngineDefaultsItem(pytest.Item):

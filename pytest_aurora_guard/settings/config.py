@@ -34,23 +34,53 @@ DEFAULT_PROBE_USER = "pytest_aurora_guard_probe"
 DEFAULT_DBNAME = "postgres"
 
 
+OPTION_SPECS: list[OptionSpec] = []
+"""Every setting the plugin knows, in definition order: each ``OptionSpec`` adds itself.
+
+The spelling check (``settings.spelling``) and required mode read this list, so a setting defined
+anywhere as an ``OptionSpec`` is known without being listed a second time.
+"""
+
+
 @dataclass(frozen=True)
 class OptionSpec:
-    """How one setting is spelled in each place it can be given."""
+    """How one setting is spelled in each place it can be given (``""``: not settable there).
+
+    ``activates``: giving this setting switches the guard on, which is what ``--aurora-require``
+    demands of a run (endpoints, engine families, anything that yields endpoints).
+    """
 
     flag: str
     env: str
     ini: str
     help: str
+    activates: bool = False
+    dest_override: str = ""
+
+    def __post_init__(self) -> None:
+        OPTION_SPECS.append(self)
 
     @property
     def dest(self) -> str:
-        return self.flag.lstrip("-").replace("-", "_")
+        return self.dest_override or self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def help_text(self) -> str:
+        """``--help`` text with where else the setting can be given."""
+        mirrors = ", ".join(part for part in (f"env {self.env}" if self.env else "",
+                                              f"ini {self.ini}" if self.ini else "") if part)
+        return f"{self.help} [{mirrors}]" if mirrors else self.help
+
+    @property
+    def spellings(self) -> str:
+        """The places this setting can be given, for messages: ``--x, AURORA_GUARD_X, ini key x``."""
+        return ", ".join(part for part in (self.flag, self.env, f"ini key {self.ini}" if self.ini else "") if part)
 
 
 ENDPOINT = OptionSpec("--aurora-endpoint", "AURORA_GUARD_ENDPOINT", "aurora_endpoints",
                       "Endpoint to gate: HOST[:PORT], [IPv6]:PORT, postgresql://HOST[:PORT] or "
-                      "mysql://HOST[:PORT]. Repeatable; the environment variable takes a comma list.")
+                      "mysql://HOST[:PORT]. Repeatable; the environment variable takes a comma list.",
+                      activates=True)
 ENGINE = OptionSpec("--aurora-engine", "AURORA_GUARD_ENGINE", "aurora_engine",
                     "Engine of endpoints given without a scheme: postgresql or mysql "
                     "(default: detected on the wire).")
@@ -79,10 +109,10 @@ CONNECT_TO = OptionSpec("--aurora-connect-to", "AURORA_GUARD_CONNECT_TO", "auror
 CLUSTER = OptionSpec("--aurora-cluster", "AURORA_GUARD_CLUSTER", "aurora_clusters",
                      "Aurora DB cluster identifier: every instance, writer, reader, custom and proxy endpoint "
                      "AWS lists for it is probed, and its parameter group, storage, CAs and proxies are "
-                     "checked (needs --aws-region or AWS_REGION). Repeatable.")
+                     "checked (needs --aws-region or AWS_REGION). Repeatable.", activates=True)
 DISCOVER = OptionSpec("--aurora-discover", "AURORA_GUARD_DISCOVER", "aurora_discover",
                       "Gate every Aurora cluster in the regions that matches --aurora-discover-filter "
-                      "(all clusters when no filter is given).")
+                      "(all clusters when no filter is given).", activates=True)
 DISCOVER_FILTER = OptionSpec("--aurora-discover-filter", "AURORA_GUARD_DISCOVER_FILTER", "aurora_discover_filters",
                              "With --aurora-discover: id=GLOB (cluster identifier) or tag:KEY=VALUE; every "
                              "filter must match. Repeatable.")
@@ -93,7 +123,37 @@ ALLOWED_CAS = OptionSpec("--aurora-allowed-ca", "AURORA_GUARD_ALLOWED_CA", "auro
                          "CA identifiers instances may use (comma list; default rds-ca-rsa2048-g1, "
                          "rds-ca-rsa4096-g1, rds-ca-ecc384-g1).")
 
-ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE)
+REQUIRE = OptionSpec("--aurora-require", "AURORA_GUARD_REQUIRE", "aurora_require",
+                     "Fail the run (usage error, exit 4) unless an endpoint or an engine family is "
+                     "configured: use it in every pipeline, so a missing or misspelt setting cannot "
+                     "turn the gate off. Values for env/ini: 1/true/yes/on or 0/false/no/off.")
+
+# The engine-default drift gate's settings (drift/plugin.py registers and reads them).
+AWS_REGION = OptionSpec("--aws-region", "AURORA_GUARD_AWS_REGION", "aurora_aws_regions",
+                        "AWS region whose engine defaults are checked for each --aurora-engine-family "
+                        "(repeatable; default: AWS_REGION, AWS_DEFAULT_REGION or the AWS profile's region)",
+                        dest_override="aurora_aws_regions")
+ENGINE_FAMILY = OptionSpec("--aurora-engine-family", "AURORA_GUARD_ENGINE_FAMILY", "aurora_engine_families",
+                           "DB parameter group family (e.g. aurora-postgresql16, aurora-mysql8.0) whose AWS "
+                           "engine defaults must match the committed baseline; repeatable; activates the "
+                           "drift gate on its own", activates=True, dest_override="aurora_engine_families")
+BASELINE_DIR = OptionSpec("--cipher-baseline-dir", "AURORA_GUARD_BASELINE_DIR", "aurora_baseline_dir",
+                          "directory of engine-default baselines, <DIR>/<region>/<family>.json (default: "
+                          "baselines/ under the rootdir; an explicitly given directory must exist)",
+                          dest_override="aurora_baseline_dir")
+TRACKED_PARAMETERS = OptionSpec("", "", "aurora_tracked_parameters",
+                                "lines '<family prefix>: <parameter>, ...' replacing the tracked parameters "
+                                "for that prefix")
+UPDATE_BASELINE = OptionSpec("--update-cipher-baseline", "", "",
+                             "fetch AWS's current engine defaults and rewrite the baselines (every file "
+                             "present plus the configured families) instead of checking them; review with "
+                             "git diff. Refused in CI unless --aurora-allow-update-in-ci is given too",
+                             dest_override="aurora_update_baseline")
+ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
+                                "let --update-cipher-baseline run where a CI variable is set; the run still "
+                                "fails if any baseline changed, listing the changes for review")
+
+ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE, REQUIRE)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -114,6 +174,7 @@ class GuardSettings:
     discover_filters: tuple[DiscoverFilter, ...] = ()
     cert_min_days: int = DEFAULT_CERT_MIN_DAYS
     allowed_cas: tuple[str, ...] = DEFAULT_ALLOWED_CAS
+    require: bool = False
 
     @property
     def active(self) -> bool:
@@ -198,12 +259,6 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
     """Resolve and validate every setting; raise ConfigurationError naming the offending source."""
 
     def get(spec: OptionSpec) -> Optional[RawSetting]:
-        if not spec.ini:
-            value = config.getoption(spec.dest, None)
-            if value not in (None, ""):
-                return RawSetting(value, spec.flag)
-            env_value = environ.get(spec.env)
-            return RawSetting(env_value, spec.env) if env_value else None
         return resolve(config, dest=spec.dest, flag=spec.flag, env=spec.env, ini=spec.ini, environ=environ)
 
     engine = _validated(get(ENGINE), lambda v: Engine.parse(str(v)), None)
@@ -246,6 +301,12 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
             raise ConfigurationError(
                 f"{password_raw.source} is set but --aurora-user is not; set both or neither"
             )
+    elif user_raw is not None:
+        # Without a password every driver check could only error; say so once, before any traffic.
+        raise ConfigurationError(
+            f"{user_raw.source} is set ({str(user_raw.value)!r}) but no password is: set AURORA_GUARD_PASSWORD "
+            "(or --aurora-password), or drop the user to run the credential-free checks only"
+        )
 
     connect_to = tuple(_listed(get(CONNECT_TO), parse_connect_to))
     clusters = tuple(dict.fromkeys(_listed(get(CLUSTER), parse_cluster_id)))
@@ -277,4 +338,5 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
         dbname=str(dbname_raw.value) if dbname_raw is not None else None,
         password=password,
         ca_bundle=ca_bundle,
+        require=_validated(get(REQUIRE), _parse_flag, False),
     )

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
+from ..errors import ConfigurationError
+
 
 class _ConfigLike(Protocol):
     """The slice of ``pytest.Config`` we read; a Protocol keeps this module free of pytest."""
@@ -44,15 +46,26 @@ def resolve(
     """Return the highest-precedence value set for one setting, or ``None`` if none is set.
 
     Precedence is command line > environment > ini file. Options must be registered with
-    ``default=None`` (or an empty list when repeatable) so "not given" is distinguishable.
+    ``default=None`` (or an empty list when repeatable) so "not given" is distinguishable; an empty
+    ``flag``, ``env`` or ``ini`` means the setting cannot be given there.
+
+    An empty value given on the command line or in the environment is an error, never "not set":
+    a CI variable that was not filled in must not quietly mean the default.
     """
-    cli = config.getoption(dest, None)
-    if cli not in (None, [], ""):
+    cli = config.getoption(dest, None) if flag else None
+    if (isinstance(cli, str) and cli.strip() == "") or (
+        isinstance(cli, list) and any(isinstance(item, str) and item.strip() == "" for item in cli)
+    ):
+        raise ConfigurationError(f"{flag} is given an empty value: give it a value or leave the option out")
+    if cli is not None and cli != []:
         return RawSetting(cli, flag)
-    env_value = environ.get(env)
-    if env_value is not None and env_value.strip() != "":
+    env_value = environ.get(env) if env else None
+    if env_value is not None:
+        if env_value.strip() == "":
+            raise ConfigurationError(f"{env} is set but empty: give it a value or unset it (an empty value "
+                                     "is never read as the default)")
         return RawSetting(env_value, env)
-    ini_value = config.getini(ini)
+    ini_value = config.getini(ini) if ini else None
     if ini_value not in (None, [], ""):
         return RawSetting(ini_value, f"ini key {ini}")
     return None
