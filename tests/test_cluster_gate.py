@@ -217,6 +217,7 @@ def test_under_xdist_a_cluster_s_endpoints_and_cross_checks_share_one_worker(run
             for item in session.items:
                 print("GROUP", item.nodeid, item.get_closest_marker("xdist_group").args[0])
     """)
-    run = run_guard("-p", "xdist.plugin", "--aurora-cluster=prod-pg", "--aws-region=us-east-1", "--collect-only", "-q", "-s")
+    run = run_guard("-p", "xdist.plugin", "--aurora-cluster=prod-pg", "--aws-region=us-east-1", "--collect-only",
+                    "-q", "-s")
     groups = {line.split()[-1] for line in run.result.stdout.lines if line.startswith("GROUP aurora-guard[prod-pg")}
     assert groups == {"prod-pg"}
