@@ -221,3 +221,18 @@ def test_under_xdist_a_cluster_s_endpoints_and_cross_checks_share_one_worker(run
                     "-q", "-s")
     groups = {line.split()[-1] for line in run.result.stdout.lines if line.startswith("GROUP aurora-guard[prod-pg")}
     assert groups == {"prod-pg"}
+
+
+@pytest.mark.parametrize("where", ["env", "ini"])
+def test_clusters_and_routes_can_come_from_the_environment_or_the_ini_file(run_guard, pytester, monkeypatch,
+                                                                            account, where):
+    good_pg(account)
+    route = "prod-pg-1.c9akciq32.us-east-1.rds.amazonaws.com=127.0.0.1:1"
+    if where == "env":
+        monkeypatch.setenv("AURORA_GUARD_CLUSTER", "prod-pg")
+        monkeypatch.setenv("AURORA_GUARD_CONNECT_TO", route)
+    else:
+        pytester.makeini(f"[pytest]\naurora_clusters =\n    prod-pg\naurora_connect_to =\n    {route}\n")
+    run = run_guard("--aws-region=us-east-1", "--collect-only", "-q")
+    assert "aurora-guard[prod-pg/instance prod-pg-1 via 127.0.0.1:1]::plaintext_refused" in run.result.stdout.str()
+    assert "aurora-guard[prod-pg]::parameters_in_effect" in run.result.stdout.str()
