@@ -7,6 +7,7 @@ reports as an error: never a pass, never a skip.
 
 from __future__ import annotations
 
+import datetime
 import enum
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
@@ -16,6 +17,14 @@ from .errors import ProbeError, TlsNotOffered
 from .findings import DriverKind, PlaintextKind
 from .probe import EndpointProbe
 from .settings.config import GuardSettings
+from .tls.certificates import (
+    RDS_BUNDLE_HELP,
+    CertificateAccepted,
+    CertificateRejected,
+    ProblemKind,
+    assess_chain,
+    host_kind,
+)
 from .tls.ciphers import REGISTRY, UnknownCipherSuite
 from .tls.handshake import HandshakeCompleted, HandshakeRefused
 from .tls.surface import VersionStatus
@@ -329,6 +338,55 @@ def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
                        attempted, answered)
 
 
+# -- certificate_trusted ------------------------------------------------------------------------
+
+def judge_certificate_trusted(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+    make = _Verdicts(probe, "certificate_trusted")
+    host = probe.certificate_host()
+    kind = host_kind(host)
+    modern = probe.modern()  # first: a server without TLS fails this check whatever the bundle
+    store = probe.trust_store()
+    if store is None:
+        return make.inconclusive("no CA bundle to verify the certificate chain against, so its trust cannot be "
+                                 "shown", (f"{modern.attempted}, reading the certificate chain {host} sends",),
+                                 ("--aurora-ca-bundle is not set",), RDS_BUNDLE_HELP)
+    attempted: tuple[str, ...] = (f"{modern.attempted}, reading the certificate chain the server sent "
+                 f"(checked against {store.source}, for the name {host!r}, {kind.value})",)
+    chain = modern.chain
+    if not isinstance(modern.outcome, HandshakeCompleted) or chain is None or not chain.certificates:
+        return make.inconclusive("no certificate to judge: the TLS handshake did not complete", attempted,
+                                 (modern.outcome.render(),), _NETWORK_REMEDY)
+    assessment = assess_chain(chain, store, host, kind, probe.settings.cert_min_days)
+    evidence = tuple(facts.render() for facts in assessment.path)
+    if assessment.unused:
+        evidence += (f"sent but not on the path: {'; '.join(assessment.unused)}",)
+    problems = assessment.problems
+    if problems and not chain.complete and any(p.kind is ProblemKind.UNTRUSTED for p in problems):
+        return make.inconclusive("this Python shows only the leaf certificate (no get_unverified_chain before "
+                                 "3.10), and the trust store does not hold its issuer", attempted, evidence,
+                                 "run the gate on Python 3.10 or later, or add the intermediate to the bundle")
+    if problems:
+        return make.failed(f"{len(problems)} problem(s) with the certificate chain: "
+                           + "; ".join(p.render() for p in problems), attempted, evidence,
+                           "; ".join(dict.fromkeys(p.remedy for p in problems)))
+    witness = probe.certificate_witness()
+    attempted += (f"a second handshake in which the system OpenSSL verifies chain and name against {store.source}",)
+    evidence += (witness.render(),)
+    if isinstance(witness, CertificateRejected):
+        return make.failed("self-contradicting evidence: every rule of ours holds, but OpenSSL rejects the "
+                           f"certificate ({witness.reason})", attempted, evidence,
+                           "inspect the chain with openssl s_client -showcerts; " + RDS_BUNDLE_HELP)
+    if not isinstance(witness, CertificateAccepted):
+        return make.inconclusive("the chain looks sound, but OpenSSL's own verification could not be completed",
+                                 attempted, evidence, _NETWORK_REMEDY)
+    first = assessment.first_expiry()
+    left = (first.not_after - datetime.datetime.now(datetime.timezone.utc)).days
+    rds = f"; issued under {assessment.rds_ca}" if assessment.rds_ca else ""
+    return make.passed(f"the chain verifies to {assessment.anchor} ({store.source}) and names {host!r}; "
+                       f"{left} days until the first expiry ({first.label}); keys and signatures are strong{rds}; "
+                       "OpenSSL's own verification agrees", attempted, evidence)
+
+
 def _lookup(name: str) -> Any:
     try:
         return REGISTRY.lookup(name)
@@ -361,6 +419,11 @@ def _below_floor_driver_needs(settings: GuardSettings, _: Optional[TlsVersion]) 
     return [("driver_capped", below[-1])] if below else []
 
 
+def _certificate_needs(_: GuardSettings, __: Optional[TlsVersion]) -> list[Hashable]:
+    # The witness handshake is started with the chain's: on a sound chain it is always wanted.
+    return ["modern", "certificate_witness"]
+
+
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("plaintext_refused", "an unencrypted connection is refused because it is unencrypted",
               needs_credentials=False, per_version=False, rule=judge_plaintext_refused,
@@ -376,6 +439,10 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("accepted_suites_allowed", "every suite the server accepts, at every version, is allowlisted",
               needs_credentials=False, per_version=False, rule=judge_accepted_suites,
               observations=lambda s, v: [("surface", version) for version in TlsVersion]),
+    CheckSpec("certificate_trusted", "the certificate chain verifies to a trusted root, names the endpoint, "
+              "uses strong keys and signatures and stays valid long enough",
+              needs_credentials=False, per_version=False, rule=judge_certificate_trusted,
+              observations=_certificate_needs),
     CheckSpec("driver_plaintext_refused", "the driver's unencrypted connection is refused for transport reasons",
               needs_credentials=True, per_version=False, rule=judge_driver_plaintext,
               observations=lambda s, v: ["driver_plaintext"]),

@@ -10,6 +10,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .tls.certificates import PeerChain
 from .tls.handshake import HandshakeOutcome
 from .tls.versions import TlsVersion
 
@@ -56,6 +57,7 @@ class ModernHandshake:
     attempted: str
     outcome: HandshakeOutcome
     identity: Optional[IdentityOverTls]
+    chain: Optional[PeerChain] = None  # the certificates the server sent on this connection
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.PASSWORD, default=None, type=Secret, metavar="PASSWORD")
     add(opts.CA_BUNDLE, default=None, metavar="PEM")
     add(opts.REQUIRE, action="store_const", const=True, default=None)
+    add(opts.PROXY_CA_BUNDLE, default=None, metavar="PEM")
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
             if spec is opts.ENDPOINT:

@@ -25,6 +25,16 @@ from .findings import (
 )
 from .settings.config import GuardSettings
 from .settings.endpoints import Endpoint, Engine
+from .tls.certificates import (
+    HostKind,
+    TrustStore,
+    WitnessOutcome,
+    host_kind,
+    load_trust_store,
+    peer_chain,
+    system_trust_store,
+    verified_handshake,
+)
 from .tls.handshake import HandshakeCompleted, HandshakeNotOffered, TlsContexts, handshake
 from .tls.surface import TlsSurface, VersionSurface, enumerate_surface
 from .tls.versions import TlsVersion
@@ -166,6 +176,8 @@ class EndpointProbe:
             self._submit(key, lambda: adapter.driver_capped(endpoint, settings, capped, self._contexts))
         elif key == "driver_verified":
             self._submit(key, lambda: adapter.driver_verified(endpoint, settings))
+        elif key == "certificate_witness":
+            self._submit(key, lambda: self._certificate_witness(adapter, endpoint), connections=0)
         else:
             raise ValueError(f"unknown observation {key!r}")
 
@@ -215,6 +227,26 @@ class EndpointProbe:
     def driver_verified(self) -> DriverAttempt:
         return cast(DriverAttempt, self._get("driver_verified"))
 
+    def certificate_host(self) -> str:
+        """The name the certificate must carry: the DNS name connected to, or the address itself."""
+        return self.configured.server_name or self.configured.host
+
+    def trust_store(self) -> Optional[TrustStore]:
+        """The anchors for this endpoint: RDS Proxy names chain to Amazon Trust Services, others to
+        --aurora-ca-bundle; ``None`` when nothing usable is configured."""
+        settings = self.settings
+        if host_kind(self.certificate_host()) is HostKind.RDS_PROXY:
+            if settings.proxy_ca_bundle is not None:
+                return load_trust_store(settings.proxy_ca_bundle, "--aurora-proxy-ca-bundle")
+            return system_trust_store()
+        if settings.ca_bundle is None:
+            return None
+        return load_trust_store(settings.ca_bundle, "--aurora-ca-bundle")
+
+    def certificate_witness(self) -> WitnessOutcome:
+        """The system OpenSSL verifying chain and hostname against the same anchors, on its own connection."""
+        return cast(WitnessOutcome, self._get("certificate_witness"))
+
     # -- the work itself ------------------------------------------------------------------
 
     def _modern(self, adapter: EngineAdapter, endpoint: Endpoint) -> ModernHandshake:
@@ -227,6 +259,7 @@ class EndpointProbe:
             outcome, tls = handshake(sock, self._contexts.modern, server_name=endpoint.server_name,
                                      deadline=deadline)
             identity = None
+            chain = peer_chain(tls) if tls is not None else None
             if tls is not None:
                 try:
                     identity = adapter.identity_over_tls(tls, ready, endpoint, self.settings, deadline)
@@ -234,7 +267,7 @@ class EndpointProbe:
                     identity = IdentityOverTls("the same identity over TLS", f"no answer: {exc}", None)
                 finally:
                     close_quietly(tls)
-            return ModernHandshake(attempted, outcome, identity)
+            return ModernHandshake(attempted, outcome, identity, chain)
         finally:
             close_quietly(sock)
 
@@ -254,6 +287,16 @@ class EndpointProbe:
         if not_offered:
             raise not_offered[0]  # no TLS at all: positive evidence that every TLS check fails
         return surface.versions[0]
+
+    def _certificate_witness(self, adapter: EngineAdapter, endpoint: Endpoint) -> WitnessOutcome:
+        store = self.trust_store()
+        if store is None:
+            raise ProbeError("no CA bundle is configured, so there is nothing to verify the chain against")
+        context = store.context()
+        deadline = Deadline(self.settings.timeout)
+        self._note_connections(1)
+        sock = adapter.open_tls_ready(endpoint, deadline).sock
+        return verified_handshake(sock, context, self.certificate_host(), deadline)
 
     def _at_version(self, adapter: EngineAdapter, endpoint: Endpoint, version: TlsVersion) -> VersionHandshake:
         attempted = (f"STARTTLS ({adapter.engine.display_name}) then a TLS handshake offering only "

@@ -48,7 +48,10 @@ def header_lines(settings: GuardSettings) -> list[str]:
     ]
     credentials = (f"driver checks as {settings.user!r} (password {'set' if settings.password else 'not set'})"
                    if settings.user else "no --aurora-user: credential-free checks only")
-    ca = f"CA bundle {settings.ca_bundle}" if settings.ca_bundle else "no CA bundle (system trust store)"
+    ca = (f"CA bundle {settings.ca_bundle}" if settings.ca_bundle
+          else "no CA bundle (certificate_trusted cannot pass without one)")
+    if settings.proxy_ca_bundle:
+        ca += f"; RDS Proxy CA bundle {settings.proxy_ca_bundle}"
     lines.append(f"aurora-guard: {credentials}; {ca}; timeout {settings.timeout:g} s")
     return lines
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ CREDENTIAL_FREE = {
     "tls_floor_accepted",
     "negotiated_cipher_allowed",
     "accepted_suites_allowed",
+    "certificate_trusted",
 }
 DRIVER = {"driver_plaintext_refused", "driver_below_floor_refused", "driver_verified_session"}
 
@@ -41,6 +43,16 @@ class GuardRun:
         if outcome is None:
             raise AssertionError(f"no item {check!r} ran; output:\n{self.output}")
         return outcome
+
+    def verdict_text(self, check: str) -> str:
+        """Summary, attempts and answers of the verdict recorded for ``check`` (passes print nothing)."""
+        for report in self.result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
+            if report.nodeid.endswith(f"::{check}"):
+                for name, value in report.user_properties:
+                    if name == "aurora_guard_verdict":
+                        verdict = json.loads(value)
+                        return "\n".join([verdict["summary"], *verdict["attempted"], *verdict["answered"]])
+        raise AssertionError(f"no verdict recorded for {check!r}; output:\n{self.output}")
 
     def outcomes(self) -> dict[str, str]:
         names = {

@@ -26,8 +26,9 @@ class TestHardenedMariaDb:
         run = run_guard(*with_credentials(monkeypatch, mariadb_hardened, ca_bundle), "-rA", "-k", "plaintext_refused")
         assert run.outcome_of("plaintext_refused") == "passed"
 
-    def test_without_credentials_plaintext_is_an_error_asking_for_a_probe_account(self, run_guard, mariadb_hardened):
-        run = run_guard(f"--aurora-endpoint={mariadb_hardened.endpoint}")
+    def test_without_credentials_plaintext_is_an_error_asking_for_a_probe_account(self, run_guard, mariadb_hardened,
+                                                                                 ca_bundle):
+        run = run_guard(f"--aurora-endpoint={mariadb_hardened.endpoint}", f"--aurora-ca-bundle={ca_bundle}")
         expected = dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
         expected["plaintext_refused"] = "error"
         assert run.outcomes() == expected
@@ -50,6 +51,7 @@ class TestWeakMariaDb:
     def test_fails_exactly_the_expected_checks(self, run):
         assert run.outcomes() == {
             "accepted_suites_allowed": "failed",
+            "certificate_trusted": "passed",
             "driver_below_floor_refused": "failed",
             "driver_plaintext_refused": "failed",
             "driver_verified_session": "passed",

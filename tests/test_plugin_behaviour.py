@@ -49,9 +49,9 @@ class TestItems:
         assert run.result.ret == pytest.ExitCode.OK
         for name in ("plaintext_refused", "tls_version_refused[SSLv3]", "tls_version_refused[TLSv1.0]",
                      "tls_version_refused[TLSv1.1]", "tls_version_refused[TLSv1.2]", "tls_floor_accepted",
-                     "negotiated_cipher_allowed", "accepted_suites_allowed"):
+                     "negotiated_cipher_allowed", "accepted_suites_allowed", "certificate_trusted"):
             assert f"aurora-guard[postgresql@127.0.0.1:{port}]::{name}" in run.output
-        assert "8 tests collected" in run.output
+        assert "9 tests collected" in run.output
 
     def test_driver_checks_appear_only_with_a_user(self, run_guard, endpoint):
         without = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q").output
@@ -59,20 +59,20 @@ class TestItems:
                               "--collect-only", "-q").output
         assert "driver_" not in without
         assert "driver_verified_session" in with_user
-        assert "11 tests collected" in with_user
+        assert "12 tests collected" in with_user
 
     def test_one_marker_per_check_selects_it(self, run_guard, endpoint):
         run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q", "-m", "aurora_tls_version_refused")
-        assert "4/8 tests collected (4 deselected)" in run.output
+        assert "4/9 tests collected (5 deselected)" in run.output
 
     def test_the_common_marker_deselects_the_guard(self, run_guard, pytester, endpoint):
         pytester.makepyfile(test_project=PROJECT_TEST)
         run = run_guard(f"--aurora-endpoint={endpoint}", "-m", "not aurora_guard")
-        run.result.assert_outcomes(passed=1, deselected=8)
+        run.result.assert_outcomes(passed=1, deselected=9)
 
     def test_keyword_selection_matches_the_check_name(self, run_guard, endpoint):
         run = run_guard(f"--aurora-endpoint={endpoint}", "--collect-only", "-q", "-k", "plaintext")
-        assert "1/8 tests collected" in run.output
+        assert "1/9 tests collected" in run.output
 
     def test_strict_markers_accept_the_plugins_markers_on_users_tests(self, run_guard, pytester):
         pytester.makepyfile(test_marked="""
@@ -88,7 +88,7 @@ class TestItems:
     def test_checks_sit_beside_a_projects_own_tests(self, run_guard, pytester, endpoint):
         pytester.makepyfile(test_project=PROJECT_TEST)
         run = run_guard(f"--aurora-endpoint={endpoint}", "--aurora-timeout=1")
-        run.result.assert_outcomes(passed=1, errors=8)
+        run.result.assert_outcomes(passed=1, errors=9)
 
     def test_collecting_makes_no_connection(self, run_guard):
         from tests.hostile_peers import tcp_peer
@@ -106,13 +106,14 @@ class TestOutput:
         assert f"aurora-guard: endpoints postgresql://127.0.0.1:{port}" in run.output
         assert "TLS floor TLSv1.3; cipher allowlist 2 suites from default" in run.output
 
-    def test_the_summary_has_one_row_per_endpoint(self, run_guard, pg_hardened, pg_in_between):
-        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-endpoint={pg_in_between.endpoint}")
+    def test_the_summary_has_one_row_per_endpoint(self, run_guard, pg_hardened, pg_in_between, ca_bundle):
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-endpoint={pg_in_between.endpoint}",
+                        f"--aurora-ca-bundle={ca_bundle}")
         run.result.stdout.re_match_lines([
             r".*aurora-guard summary.*",
             r"endpoint\s+passed\s+failed\s+inconclusive\s+first problem",
-            rf"{pg_hardened.endpoint}\s+8\s+0\s+0\s+-",
-            rf"{pg_in_between.endpoint}\s+6\s+2\s+0\s+tls_version_refused\[TLSv1.2\].*",
+            rf"{pg_hardened.endpoint}\s+9\s+0\s+0\s+-",
+            rf"{pg_in_between.endpoint}\s+7\s+2\s+0\s+tls_version_refused\[TLSv1.2\].*",
         ])
 
     def test_a_failure_says_what_was_tried_answered_and_what_to_change(self, run_guard, pg_weak):
@@ -203,4 +204,4 @@ class TestUserFixtures:
         monkeypatch.setenv("AURORA_GUARD_PASSWORD", pg_hardened.password)
         run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-user={pg_hardened.user}",
                         f"--aurora-dbname={pg_hardened.database}", f"--aurora-ca-bundle={ca_bundle}")
-        run.result.assert_outcomes(passed=15)
+        run.result.assert_outcomes(passed=16)

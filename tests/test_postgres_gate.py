@@ -84,8 +84,8 @@ class TestWeakServer:
 
 
 class TestInBetweenServer:
-    def test_only_tls12_and_the_two_suites_it_brings_fail(self, run_guard, pg_in_between):
-        run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}")
+    def test_only_tls12_and_the_two_suites_it_brings_fail(self, run_guard, pg_in_between, ca_bundle):
+        run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}")
         expected = dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
         expected["tls_version_refused[TLSv1.2]"] = "failed"
         expected["accepted_suites_allowed"] = "failed"

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from ..errors import ConfigurationError
 from ..tls.allowlist import CipherAllowlist, default_allowlist, parse_allowlist
+from ..tls.certificates import load_trust_store
 from ..tls.versions import TlsVersion
 from .clusters import (
     DEFAULT_ALLOWED_CAS,
@@ -100,7 +101,11 @@ PASSWORD = OptionSpec("--aurora-password", "AURORA_GUARD_PASSWORD", "",
                       "variable (never read from ini files, never printed).")
 CA_BUNDLE = OptionSpec("--aurora-ca-bundle", "AURORA_GUARD_CA_BUNDLE", "aurora_ca_bundle",
                        "PEM bundle of CAs that sign the endpoint's certificate (e.g. the RDS "
-                       "global-bundle.pem), used by every check that sends credentials.")
+                       "global-bundle.pem): certificate_trusted verifies the chain against it, and every "
+                       "check that sends credentials verifies the server with it.")
+PROXY_CA_BUNDLE = OptionSpec("--aurora-proxy-ca-bundle", "AURORA_GUARD_PROXY_CA_BUNDLE", "aurora_proxy_ca_bundle",
+                             "PEM bundle for RDS Proxy endpoints, whose certificates come from ACM and chain to "
+                             "Amazon Trust Services (default: the system trust store).")
 
 CONNECT_TO = OptionSpec("--aurora-connect-to", "AURORA_GUARD_CONNECT_TO", "aurora_connect_to",
                         "NAME[:PORT]=ADDRESS[:PORT]: open TCP to ADDRESS for endpoint NAME while TLS SNI and "
@@ -117,8 +122,9 @@ DISCOVER_FILTER = OptionSpec("--aurora-discover-filter", "AURORA_GUARD_DISCOVER_
                              "With --aurora-discover: id=GLOB (cluster identifier) or tag:KEY=VALUE; every "
                              "filter must match. Repeatable.")
 CERT_MIN_DAYS = OptionSpec("--aurora-cert-min-days", "AURORA_GUARD_CERT_MIN_DAYS", "aurora_cert_min_days",
-                           "instance_ca_current fails when an instance's server certificate expires within "
-                           "this many days (default 30).")
+                           "Days every certificate an endpoint sends (certificate_trusted) and every instance's "
+                           "server certificate as AWS reports it (instance_ca_current) must still be valid "
+                           "(default 30).")
 ALLOWED_CAS = OptionSpec("--aurora-allowed-ca", "AURORA_GUARD_ALLOWED_CA", "aurora_allowed_cas",
                          "CA identifiers instances may use (comma list; default rds-ca-rsa2048-g1, "
                          "rds-ca-rsa4096-g1, rds-ca-ecc384-g1).")
@@ -153,7 +159,8 @@ ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
                                 "let --update-cipher-baseline run where a CI variable is set; the run still "
                                 "fails if any baseline changed, listing the changes for review")
 
-ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE, REQUIRE)
+ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE, PROXY_CA_BUNDLE,
+               REQUIRE)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -168,6 +175,7 @@ class GuardSettings:
     dbname: Optional[str] = None
     password: Optional[Secret] = None
     ca_bundle: Optional[Path] = None
+    proxy_ca_bundle: Optional[Path] = None
     connect_to: tuple[ConnectTo, ...] = ()
     clusters: tuple[str, ...] = ()
     discover: bool = False
@@ -283,12 +291,8 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
         base = config.inipath.parent if allowlist_raw.source.startswith("ini") and config.inipath else None
         allowlist = parse_allowlist(str(allowlist_raw.value), allowlist_raw.source, base)
 
-    ca_raw = get(CA_BUNDLE)
-    ca_bundle = ini_relative_path(config, ca_raw) if ca_raw is not None else None
-    if ca_bundle is not None and not ca_bundle.is_file():
-        raise ConfigurationError(
-            f"{ca_raw.source if ca_raw else ''}: CA bundle {str(ca_bundle)!r} does not exist or is not a file"
-        )
+    ca_bundle = _bundle(config, get(CA_BUNDLE))
+    proxy_ca_bundle = _bundle(config, get(PROXY_CA_BUNDLE))
 
     user_raw = get(USER)
     dbname_raw = get(DBNAME)
@@ -339,4 +343,16 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
         password=password,
         ca_bundle=ca_bundle,
         require=_validated(get(REQUIRE), _parse_flag, False),
+        proxy_ca_bundle=proxy_ca_bundle,
     )
+
+
+def _bundle(config: _ConfigLike, raw: Optional[RawSetting]) -> Optional[Path]:
+    """A CA bundle path that exists and holds certificates, checked before any traffic."""
+    if raw is None:
+        return None
+    path = ini_relative_path(config, raw)
+    if not path.is_file():
+        raise ConfigurationError(f"{raw.source}: CA bundle {str(path)!r} does not exist or is not a file")
+    load_trust_store(path, raw.source)
+    return path

@@ -50,6 +50,7 @@ class MariaDbProfile(enum.Enum):
     WEAK = "weak"  # plaintext allowed, TLS 1.0 and up, every cipher OpenSSL still has
     IN_BETWEEN = "in_between"  # plaintext refused, TLS 1.2 allowed with two ECDHE-GCM suites
     NO_TLS = "no_tls"  # no certificate: the greeting lacks CLIENT_SSL
+    CERTIFICATES = "certificates"  # as HARDENED, but loads whatever certificate it is given (RSA-1024, SHA-1)
 
     @property
     def offers_tls(self) -> bool:
@@ -70,6 +71,7 @@ _PROFILE_OPTIONS: dict[MariaDbProfile, tuple[str, ...]] = {
         "--ssl-cipher=ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384",
     ),
     MariaDbProfile.NO_TLS: ("--require-secure-transport=OFF",),
+    MariaDbProfile.CERTIFICATES: ("--require-secure-transport=ON", "--tls-version=TLSv1.3"),
 }
 
 # Small and quick: these servers hold one user and take a handful of connections.
@@ -204,8 +206,9 @@ def start_mariadb(
         if is_root():
             argv.insert(2, f"--user={OS_USER}")
         env = dict(os.environ)
-        if profile in (MariaDbProfile.HARDENED, MariaDbProfile.IN_BETWEEN):
-            env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER))
+        if profile in (MariaDbProfile.HARDENED, MariaDbProfile.IN_BETWEEN, MariaDbProfile.CERTIFICATES):
+            weak = profile is MariaDbProfile.CERTIFICATES
+            env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER, weak_certificates=weak))
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         if _wait_until_ready(process, socket_path):
             try:

@@ -44,6 +44,7 @@ class PgProfile(enum.Enum):
     WEAK = "weak"  # plaintext allowed, TLS 1.0 and up, every cipher
     IN_BETWEEN = "in_between"  # plaintext refused, TLS 1.2 allowed with two ECDHE-GCM suites
     NO_TLS = "no_tls"  # ssl=off: answers 'N' to SSLRequest
+    CERTIFICATES = "certificates"  # as HARDENED, but loads whatever certificate it is given (RSA-1024, SHA-1)
 
 
 _HBA_TLS_ONLY = """\
@@ -74,6 +75,7 @@ _PROFILE_SETTINGS: dict[PgProfile, tuple[dict[str, str], str]] = {
         _HBA_TLS_ONLY,
     ),
     PgProfile.NO_TLS: ({"ssl": "off"}, _HBA_ANY_TRANSPORT),
+    PgProfile.CERTIFICATES: ({"ssl": "on", "ssl_min_protocol_version": "'TLSv1.3'"}, _HBA_TLS_ONLY),
 }
 
 
@@ -159,8 +161,9 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> Runni
         data.chmod(0o700)
         log = directory / "server.log"
         env = dict(os.environ)
-        if profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN):
-            env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER))
+        if profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN, PgProfile.CERTIFICATES):
+            env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER,
+                                                         weak_certificates=profile is PgProfile.CERTIFICATES))
         started = subprocess.run(
             as_user(OS_USER, [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
                               "start"]),

@@ -70,14 +70,21 @@ def copy_private(source: Path, target: Path, owner: str, mode: int = 0o600) -> P
 TLS13_ALLOWLISTED_SUITES = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"
 
 
-def write_openssl_conf(directory: Path, owner: str, tls13_suites: str = TLS13_ALLOWLISTED_SUITES) -> Path:
-    """An OpenSSL config restricting the TLS 1.3 suites of a server started with OPENSSL_CONF."""
+def write_openssl_conf(directory: Path, owner: str, tls13_suites: str = TLS13_ALLOWLISTED_SUITES,
+                       weak_certificates: bool = False) -> Path:
+    """An OpenSSL config restricting the TLS 1.3 suites of a server started with OPENSSL_CONF.
+
+    ``weak_certificates`` drops the security level to 0 so that the server agrees to load an
+    RSA-1024 key or a SHA-1-signed chain (OpenSSL refuses them at load time otherwise: "ee key too
+    small", "ca md too weak"), as a misconfigured server elsewhere would serve them.
+    """
     conf = directory / "openssl.cnf"
+    cipher_string = "CipherString = DEFAULT:@SECLEVEL=0\n" if weak_certificates else ""
     conf.write_text(
         "openssl_conf = default_conf\n"
         "[default_conf]\nssl_conf = ssl_sect\n"
         "[ssl_sect]\nsystem_default = system_default_sect\n"
-        f"[system_default_sect]\nCiphersuites = {tls13_suites}\n"
+        f"[system_default_sect]\nCiphersuites = {tls13_suites}\n{cipher_string}"
     )
     if is_root():
         chown_tree(conf, owner)
