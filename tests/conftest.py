@@ -11,6 +11,7 @@ from typing import Callable
 import pytest
 
 from pytest_aurora_guard.settings.ci import CI_VARIABLES
+from tests.fake_rds_account import SUFFIX
 from tests.support.pki import TestPki, make_pki
 from tests.support.postgres import PgProfile, RunningPostgres, start_postgres
 from tests.tls_peers import Peer, RawPeer
@@ -43,7 +44,9 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
 
 @pytest.fixture(scope="session")
 def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
+    # Wildcards as a real Aurora certificate carries them, for the fake account's names (cluster gate tests).
+    rds_names = [f"*.{label}{SUFFIX}" for label in ("", "cluster-", "cluster-ro-", "cluster-custom-", "proxy-")]
+    return make_pki(tmp_path_factory.mktemp("pki"), rds_names)
 
 
 def _postgres(profile: PgProfile, pki: TestPki) -> Iterator[RunningPostgres]:

@@ -23,15 +23,20 @@ def by_node(run: GuardRun) -> dict[str, str]:
     return out
 
 
+def trust(ca_bundle) -> list[str]:
+    """The test CA for instance names, and for proxy names (which chain to Amazon Trust Services in AWS)."""
+    return [f"--aurora-ca-bundle={ca_bundle}", f"--aurora-proxy-ca-bundle={ca_bundle}"]
+
+
 def not_passed(run: GuardRun) -> dict[str, str]:
     return {node: outcome for node, outcome in by_node(run).items() if outcome != "passed"}
 
 
 class TestGoodCluster:
     @pytest.fixture
-    def run(self, run_guard, account: FakeAccount, pg_hardened) -> GuardRun:
+    def run(self, run_guard, account: FakeAccount, pg_hardened, ca_bundle) -> GuardRun:
         cluster = good_pg(account)
-        return run_guard("--aurora-cluster=prod-pg", "--aws-region=us-east-1",
+        return run_guard("--aurora-cluster=prod-pg", "--aws-region=us-east-1", *trust(ca_bundle),
                          *connect_to(names_of(cluster, account).values(), pg_hardened.port))
 
     def test_every_endpoint_and_every_check_passes(self, run):
@@ -138,11 +143,12 @@ class TestPendingRebootReader:
 
 
 class TestAccessDenied:
-    def test_a_denied_proxy_listing_is_an_error_on_the_proxy_item_only(self, run_guard, account, pg_hardened):
+    def test_a_denied_proxy_listing_is_an_error_on_the_proxy_item_only(self, run_guard, account, pg_hardened,
+                                                                        ca_bundle):
         cluster = good_pg(account)
         account.denied.add("DescribeDBProxies")
         names = names_of(cluster, account)
-        run = run_guard("--aurora-cluster=prod-pg", "--aws-region=us-east-1",
+        run = run_guard("--aurora-cluster=prod-pg", "--aws-region=us-east-1", *trust(ca_bundle),
                         *connect_to(names.values(), pg_hardened.port))
         assert not_passed(run) == {"aurora-guard[prod-pg]::proxy_requires_tls": "error"}
         assert "allow rds:DescribeDBProxies for the identity the run uses" in run.output

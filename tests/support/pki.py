@@ -12,6 +12,7 @@ import ipaddress
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,14 +43,19 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def make_pki(directory: Path) -> TestPki:
-    """Create a CA and a server certificate for loopback in ``directory``."""
+def make_pki(directory: Path, extra_names: Sequence[str] = ()) -> TestPki:
+    """Create a CA and a server certificate for loopback (and ``extra_names``) in ``directory``.
+
+    The CA is named like an RDS root ("Amazon RDS us-east-1 Root CA RSA2048 G1", organisation
+    "pytest-aurora-guard tests") so that AWS-named endpoints routed to the local servers with
+    --aurora-connect-to meet certificate_trusted's RDS-CA rule as a real Aurora instance would.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
     validity = datetime.timedelta(days=90)  # beyond certificate_trusted's default 30-day margin
 
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca_name = _name("pytest-aurora-guard throwaway CA")
+    ca_name = _name("Amazon RDS us-east-1 Root CA RSA2048 G1")
     ca_cert = _ca_extensions(
         x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
@@ -72,6 +78,7 @@ def make_pki(directory: Path) -> TestPki:
                     x509.DNSName("localhost"),
                     # Names the cluster gate's tests route to these servers with --aurora-connect-to.
                     x509.DNSName("*.aurora-guard.test"),
+                    *(x509.DNSName(name) for name in extra_names),
                     x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                     x509.IPAddress(ipaddress.ip_address("::1")),
                 ]
