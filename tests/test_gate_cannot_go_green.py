@@ -58,7 +58,7 @@ class TestRequiredMode:
     def test_require_is_satisfied_by_an_endpoint(self, run_guard):
         run = run_guard("--aurora-require", f"--aurora-endpoint={closed_endpoint()}", "--collect-only", "-q")
         assert run.result.ret == pytest.ExitCode.OK
-        assert "8 tests collected" in run.output
+        assert "9 tests collected" in run.output
 
     def test_require_is_satisfied_by_an_engine_family(self, pytester, recorded):
         result = pytester.runpytest_subprocess("--aurora-require", "--aurora-engine-family", FAMILY)
