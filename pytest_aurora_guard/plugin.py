@@ -11,13 +11,14 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from .aws.secrets import fetch_db_secret
 from .checks import CHECKS, CheckSpec, Outcome, Verdict, planned_checks
 from .control_plane import plugin as cluster_plugin
 from .control_plane.checks import ClusterCheck
 from .control_plane.gate import ClusterPlan
 from .control_plane.targets import expand_all
 from .drift import plugin as drift_plugin
-from .errors import ConfigurationError
+from .errors import AwsApiError, ConfigurationError
 from .probe import EndpointProbe, ProbeRun
 from .report import header_lines, nothing_to_gate, render_verdict, summary_table
 from .settings import config as opts
@@ -68,6 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.CA_BUNDLE, default=None, metavar="PEM")
     add(opts.REQUIRE, action="store_const", const=True, default=None)
     add(opts.PROXY_CA_BUNDLE, default=None, metavar="PEM")
+    add(opts.SECRET_ID, default=None, metavar="ARN|NAME")
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
             if spec is opts.ENDPOINT:
@@ -105,8 +107,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         check_spelling(os.environ, _ini_values(config), lambda name: _ini_is_known(config, name),
                        str(config.inipath) if config.inipath else None)
-        settings = build_settings(config)
-    except ConfigurationError as exc:
+        settings = build_settings(config, fetch_secret=fetch_db_secret)
+    except (ConfigurationError, AwsApiError) as exc:
         raise pytest.UsageError(f"aurora-guard: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
     cluster_plugin.configure(config, settings)

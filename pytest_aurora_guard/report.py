@@ -46,7 +46,9 @@ def header_lines(settings: GuardSettings) -> list[str]:
     lines += [
         f"aurora-guard: TLS floor {settings.min_tls.label}; cipher allowlist {settings.allowlist.describe()}",
     ]
-    credentials = (f"driver checks as {settings.user!r} (password {'set' if settings.password else 'not set'})"
+    password = f"from {settings.credentials_source}" if settings.credentials_source else (
+        "set" if settings.password else "not set")
+    credentials = (f"driver checks as {settings.user!r} (password {password})"
                    if settings.user else "no --aurora-user: credential-free checks only")
     ca = (f"CA bundle {settings.ca_bundle}" if settings.ca_bundle
           else "no CA bundle (certificate_trusted cannot pass without one)")

@@ -12,30 +12,16 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from pytest_aurora_guard.aws.clusters import ClusterInventoryReader, Fetched
-from tests.fake_rds import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from tests.moto_server import moto_server
 
 
 @pytest.fixture
 def moto_rds(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[str]:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
+    with moto_server(monkeypatch, tmp_path) as url:
         monkeypatch.setenv("AWS_ENDPOINT_URL_RDS", url)
         yield url
-    finally:
-        server.stop()
 
 
 def test_the_reader_understands_moto_s_clusters_and_instances(moto_rds: str) -> None:

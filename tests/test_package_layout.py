@@ -25,7 +25,7 @@ ALLOWED_PROJECT_IMPORTS = {
     "tls": {"wire"},
     "settings": {"tls"},
     "engines": {"wire", "tls", "settings", "findings"},
-    "aws": set(),
+    "aws": {"settings"},  # Secret and DbSecret, so a fetched password is never a bare string
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
@@ -26,7 +26,7 @@ from .clusters import (
     parse_cluster_id,
     parse_discover_filter,
 )
-from .credentials import Secret
+from .credentials import DbSecret, Secret
 from .endpoints import ConnectTo, Endpoint, Engine, apply_connect_to, parse_connect_to, parse_endpoint
 from .sources import RawSetting, _ConfigLike, ini_relative_path, resolve, split_list
 
@@ -103,6 +103,10 @@ CA_BUNDLE = OptionSpec("--aurora-ca-bundle", "AURORA_GUARD_CA_BUNDLE", "aurora_c
                        "PEM bundle of CAs that sign the endpoint's certificate (e.g. the RDS "
                        "global-bundle.pem): certificate_trusted verifies the chain against it, and every "
                        "check that sends credentials verifies the server with it.")
+SECRET_ID = OptionSpec("--aurora-secret-id", "AURORA_GUARD_SECRET_ID", "aurora_secret_id",
+                       "ARN or name of a Secrets Manager secret in RDS's JSON layout holding the probe "
+                       "account (username, password; host, port, dbname, engine when present): read once, "
+                       "never shown. The region is the ARN's, else AWS_REGION.")
 PROXY_CA_BUNDLE = OptionSpec("--aurora-proxy-ca-bundle", "AURORA_GUARD_PROXY_CA_BUNDLE", "aurora_proxy_ca_bundle",
                              "PEM bundle for RDS Proxy endpoints, whose certificates come from ACM and chain to "
                              "Amazon Trust Services (default: the system trust store).")
@@ -160,7 +164,7 @@ ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
                                 "fails if any baseline changed, listing the changes for review")
 
 ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE, PROXY_CA_BUNDLE,
-               REQUIRE)
+               SECRET_ID, REQUIRE)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -176,6 +180,7 @@ class GuardSettings:
     password: Optional[Secret] = None
     ca_bundle: Optional[Path] = None
     proxy_ca_bundle: Optional[Path] = None
+    credentials_source: Optional[str] = None  # where user and password came from, when not the options
     connect_to: tuple[ConnectTo, ...] = ()
     clusters: tuple[str, ...] = ()
     discover: bool = False
@@ -263,8 +268,13 @@ def parse_min_tls(value: Any) -> TlsVersion:
     return version
 
 
-def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ) -> GuardSettings:
-    """Resolve and validate every setting; raise ConfigurationError naming the offending source."""
+def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
+                   fetch_secret: Optional[Callable[[str], DbSecret]] = None) -> GuardSettings:
+    """Resolve and validate every setting; raise ConfigurationError naming the offending source.
+
+    ``fetch_secret`` reads --aurora-secret-id (the aws layer's GetSecretValue); it is called last,
+    once everything else is valid, so a typo never costs an AWS call.
+    """
 
     def get(spec: OptionSpec) -> Optional[RawSetting]:
         return resolve(config, dest=spec.dest, flag=spec.flag, env=spec.env, ini=spec.ini, environ=environ)
@@ -297,6 +307,10 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
     user_raw = get(USER)
     dbname_raw = get(DBNAME)
     password_raw = get(PASSWORD)
+    secret_raw = get(SECRET_ID)
+    if secret_raw is not None and password_raw is not None:
+        raise ConfigurationError(f"{secret_raw.source} and {password_raw.source} both give the probe account's "
+                                 "password; keep one of them")
     password: Optional[Secret] = None
     if password_raw is not None:
         value = password_raw.value
@@ -305,7 +319,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
             raise ConfigurationError(
                 f"{password_raw.source} is set but --aurora-user is not; set both or neither"
             )
-    elif user_raw is not None:
+    elif user_raw is not None and secret_raw is None:
         # Without a password every driver check could only error; say so once, before any traffic.
         raise ConfigurationError(
             f"{user_raw.source} is set ({str(user_raw.value)!r}) but no password is: set AURORA_GUARD_PASSWORD "
@@ -327,7 +341,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
             "(AURORA_GUARD_DISCOVER=true) or drop the filter"
         )
 
-    return GuardSettings(
+    settings = GuardSettings(
         endpoints=tuple(apply_connect_to(e, connect_to) for e in endpoints),
         connect_to=connect_to,
         clusters=clusters,
@@ -345,6 +359,35 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ)
         require=_validated(get(REQUIRE), _parse_flag, False),
         proxy_ca_bundle=proxy_ca_bundle,
     )
+    if secret_raw is None:
+        return settings
+    if fetch_secret is None:
+        raise ConfigurationError(f"{secret_raw.source} is set but nothing here can read Secrets Manager")
+    secret = fetch_secret(str(secret_raw.value).strip())
+    return with_db_secret(settings, secret, user_raw.source if user_raw is not None else None)
+
+
+def with_db_secret(settings: GuardSettings, secret: DbSecret, user_source: Optional[str]) -> GuardSettings:
+    """The probe account from ``secret``; its host, port and engine name the endpoint when none is given."""
+    if settings.user is not None and settings.user != secret.username:
+        raise ConfigurationError(f"{user_source} ({settings.user!r}) does not agree with the username in "
+                                 f"{secret.source}; drop {user_source} or correct the secret")
+    endpoints = settings.endpoints
+    if not endpoints and not settings.clusters and not settings.discover and secret.host:
+        try:
+            engine = Engine.parse(secret.engine) if secret.engine else None
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{secret.source}: 'engine': {exc}") from None
+        port = secret.port or (engine.default_port if engine else None)
+        if port is None:
+            raise ConfigurationError(f"{secret.source} names a host but neither port nor engine; add one to "
+                                     "the secret or give --aurora-endpoint")
+        scheme = f"{engine.value}://" if engine else ""
+        host = f"[{secret.host}]" if ":" in secret.host else secret.host
+        endpoint = parse_endpoint(f"{scheme}{host}:{port}", engine)
+        endpoints = (apply_connect_to(endpoint, settings.connect_to),)
+    return replace(settings, endpoints=endpoints, user=secret.username, password=secret.password,
+                   dbname=settings.dbname or secret.dbname, credentials_source=secret.source)
 
 
 def _bundle(config: _ConfigLike, raw: Optional[RawSetting]) -> Optional[Path]:
