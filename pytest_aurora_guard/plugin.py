@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from .aws.iam_tokens import IamTokens
 from .aws.secrets import fetch_db_secret
 from .checks import CHECKS, CheckSpec, Outcome, Verdict, planned_checks
 from .control_plane import plugin as cluster_plugin
@@ -70,6 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.REQUIRE, action="store_const", const=True, default=None)
     add(opts.PROXY_CA_BUNDLE, default=None, metavar="PEM")
     add(opts.SECRET_ID, default=None, metavar="ARN|NAME")
+    add(opts.IAM_AUTH, action="store_const", const=True, default=None)
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
             if spec is opts.ENDPOINT:
@@ -242,7 +244,8 @@ class GuardSession:
     @property
     def run(self) -> ProbeRun:
         if self._run is None:
-            self._run = ProbeRun(self.settings, self.targets or None)
+            tokens = IamTokens() if self.settings.iam_auth else None
+            self._run = ProbeRun(self.settings, self.targets or None, tokens=tokens)
         return self._run
 
     def pytest_report_header(self) -> list[str]:
@@ -359,7 +362,8 @@ def aurora_connect(aurora_probe: EndpointProbe) -> Iterator[Callable[..., Any]]:
     opened: list[Any] = []
 
     def connect(**overrides: Any) -> Any:
-        connection = aurora_probe.adapter().connect(aurora_probe.endpoint(), aurora_probe.settings, **overrides)
+        connection = aurora_probe.adapter().connect(aurora_probe.endpoint(), aurora_probe.verified_settings(),
+                                                    **overrides)
         opened.append(connection)
         return connection
 

@@ -11,10 +11,11 @@ import socket
 import threading
 from collections.abc import Hashable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Callable, Optional, Protocol, TypeVar, cast
 
 from .engines.remedies import Remedies
-from .errors import ProbeError, TlsNotOffered, WrongEngineError
+from .errors import AuroraGuardError, ProbeError, TlsNotOffered, WrongEngineError
 from .findings import (
     DriverAttempt,
     IdentityOverTls,
@@ -24,6 +25,7 @@ from .findings import (
     VersionHandshake,
 )
 from .settings.config import GuardSettings
+from .settings.credentials import Secret
 from .settings.endpoints import Endpoint, Engine
 from .tls.certificates import (
     HostKind,
@@ -43,6 +45,8 @@ from .wire.net import Deadline, close_quietly, connect
 from .wire.pg import describe_foreign_bytes, request_tls
 
 T = TypeVar("T")
+# An IAM database-authentication token for (endpoint, database user), made by the aws layer.
+TokenSource = Callable[[Endpoint, str], Secret]
 
 
 class EngineAdapter(Protocol):
@@ -108,9 +112,10 @@ class EndpointProbe:
     """Everything the checks (and users' own tests) may ask of one endpoint, asked once."""
 
     def __init__(self, endpoint: Endpoint, settings: GuardSettings, contexts: TlsContexts,
-                 pool: ThreadPoolExecutor) -> None:
+                 pool: ThreadPoolExecutor, tokens: Optional[TokenSource] = None) -> None:
         self.configured = endpoint
         self.settings = settings
+        self._tokens = tokens
         self._contexts = contexts
         self._pool = pool
         self._lock = threading.Lock()
@@ -170,12 +175,13 @@ class EndpointProbe:
             version = cast(TlsVersion, key[1])
             self._submit(key, lambda: self._at_version(adapter, endpoint, version))
         elif key == "driver_plaintext":
-            self._submit(key, lambda: adapter.driver_plaintext(endpoint, settings))
+            self._submit(key, lambda: adapter.driver_plaintext(endpoint, self.unverified_settings()))
         elif isinstance(key, tuple) and key[0] == "driver_capped":
             capped = cast(TlsVersion, key[1])
-            self._submit(key, lambda: adapter.driver_capped(endpoint, settings, capped, self._contexts))
+            self._submit(key, lambda: adapter.driver_capped(endpoint, self.unverified_settings(), capped,
+                                                            self._contexts))
         elif key == "driver_verified":
-            self._submit(key, lambda: adapter.driver_verified(endpoint, settings))
+            self._submit(key, lambda: adapter.driver_verified(endpoint, self.verified_settings()))
         elif key == "certificate_witness":
             self._submit(key, lambda: self._certificate_witness(adapter, endpoint), connections=0)
         else:
@@ -226,6 +232,25 @@ class EndpointProbe:
 
     def driver_verified(self) -> DriverAttempt:
         return cast(DriverAttempt, self._get("driver_verified"))
+
+    def verified_settings(self) -> GuardSettings:
+        """Settings for a connection that verifies certificate and hostname before authenticating:
+        with --aurora-iam-auth, a fresh IAM token for this endpoint's own name, port and user as password."""
+        if not self.settings.iam_auth:
+            return self.settings
+        if self._tokens is None or self.settings.user is None:
+            raise ProbeError("--aurora-iam-auth is set but no IAM token source is configured")
+        endpoint = self.endpoint()
+        try:
+            token = self._tokens(endpoint, self.settings.user)
+        except AuroraGuardError as exc:  # no credentials, no region: no evidence, said as such
+            raise ProbeError(f"no IAM database-authentication token: {exc}") from None
+        return replace(self.settings, password=token)
+
+    def unverified_settings(self) -> GuardSettings:
+        """Settings for attempts that must never carry the secret: an IAM token is never offered to them
+        (not even hashed: MySQL's plaintext attempt would send a scramble of it)."""
+        return replace(self.settings, password=None) if self.settings.iam_auth else self.settings
 
     def certificate_host(self) -> str:
         """The name the certificate must carry: the DNS name connected to, or the address itself."""
@@ -319,20 +344,22 @@ class ProbeRun:
     """All endpoints of one pytest run, probed concurrently on one pool."""
 
     def __init__(self, settings: GuardSettings, endpoints: Optional[Iterable[Endpoint]] = None,
-                 max_workers: Optional[int] = None) -> None:
+                 max_workers: Optional[int] = None, tokens: Optional[TokenSource] = None) -> None:
         self.settings = settings
+        self._tokens = tokens
         self.contexts = TlsContexts()
         targets = list(settings.endpoints if endpoints is None else endpoints)
         workers = max_workers or min(32, max(4, 8 * len(targets)))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aurora-guard")
         self._lock = threading.Lock()
-        self.probes = {e: EndpointProbe(e, settings, self.contexts, self._pool) for e in targets}
+        self.probes = {e: EndpointProbe(e, settings, self.contexts, self._pool, tokens) for e in targets}
 
     def probe(self, endpoint: Endpoint) -> EndpointProbe:
         """The endpoint's probe; one made on first use for an endpoint not planned (users' fixtures)."""
         with self._lock:
             if endpoint not in self.probes:
-                self.probes[endpoint] = EndpointProbe(endpoint, self.settings, self.contexts, self._pool)
+                self.probes[endpoint] = EndpointProbe(endpoint, self.settings, self.contexts, self._pool,
+                                                        self._tokens)
             return self.probes[endpoint]
 
     def prefetch(self, wanted: Mapping[Endpoint, Iterable[Hashable]]) -> None:

@@ -87,6 +87,28 @@ class _RefuseCleartext:
 _NO_CLEARTEXT_PLUGINS = {"mysql_clear_password": _RefuseCleartext, "dialog": _RefuseCleartext}
 
 
+class _VerifiedCleartext:
+    """mysql_clear_password (how Aurora MySQL takes IAM tokens), only on a verified TLS socket.
+
+    Checked on the connection's socket itself when the server asks, not on what we configured:
+    the secret goes out only if that socket is TLS whose peer certificate was verified.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def authenticate(self, packet: Any) -> Any:
+        sock = getattr(self.connection, "_sock", None)
+        if not (isinstance(sock, ssl.SSLSocket) and sock.context.verify_mode is ssl.CERT_REQUIRED
+                and sock.getpeercert()):
+            raise CleartextPasswordRefused()
+        self.connection.write_packet(self.connection.password + b"\0")
+        return self.connection._read_packet()
+
+
+_VERIFIED_CLEARTEXT_PLUGINS = {"mysql_clear_password": _VerifiedCleartext, "dialog": _RefuseCleartext}
+
+
 def read_greeting_or_identify(sock: socket.socket, deadline: Deadline) -> mysql_wire.MySqlGreeting:
     """Read the greeting; if the server stays silent, find out whether it is PostgreSQL."""
     # Silence suggests PostgreSQL, which we then ask to identify itself.
@@ -202,7 +224,7 @@ class MySqlAdapter:
         cafile = str(settings.ca_bundle) if settings.ca_bundle else None
         context = (ssl.create_default_context(cafile=cafile) if endpoint.address is None
                    else _NameVerifyingContext.for_name(endpoint.host, cafile))
-        params = self._params(endpoint, settings, ssl=context)
+        params = self._params(endpoint, settings, ssl=context, auth_plugin_map=_VERIFIED_CLEARTEXT_PLUGINS)
         if settings.password is not None:
             params["password"] = settings.password.reveal()
         return params

@@ -107,6 +107,11 @@ SECRET_ID = OptionSpec("--aurora-secret-id", "AURORA_GUARD_SECRET_ID", "aurora_s
                        "ARN or name of a Secrets Manager secret in RDS's JSON layout holding the probe "
                        "account (username, password; host, port, dbname, engine when present): read once, "
                        "never shown. The region is the ARN's, else AWS_REGION.")
+IAM_AUTH = OptionSpec("--aurora-iam-auth", "AURORA_GUARD_IAM_AUTH", "aurora_iam_auth",
+                      "Log the driver checks in with an IAM database-authentication token (boto3 "
+                      "generate_db_auth_token for each endpoint's name, port, --aurora-user and region; AWS "
+                      "credentials from the standard chain) instead of a password; sent only over TLS with a "
+                      "verified certificate and hostname. Values for env/ini: true/false.")
 PROXY_CA_BUNDLE = OptionSpec("--aurora-proxy-ca-bundle", "AURORA_GUARD_PROXY_CA_BUNDLE", "aurora_proxy_ca_bundle",
                              "PEM bundle for RDS Proxy endpoints, whose certificates come from ACM and chain to "
                              "Amazon Trust Services (default: the system trust store).")
@@ -164,7 +169,7 @@ ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
                                 "fails if any baseline changed, listing the changes for review")
 
 ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE, PROXY_CA_BUNDLE,
-               SECRET_ID, REQUIRE)
+               SECRET_ID, IAM_AUTH, REQUIRE)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -181,6 +186,7 @@ class GuardSettings:
     ca_bundle: Optional[Path] = None
     proxy_ca_bundle: Optional[Path] = None
     credentials_source: Optional[str] = None  # where user and password came from, when not the options
+    iam_auth: bool = False
     connect_to: tuple[ConnectTo, ...] = ()
     clusters: tuple[str, ...] = ()
     discover: bool = False
@@ -311,6 +317,17 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
     if secret_raw is not None and password_raw is not None:
         raise ConfigurationError(f"{secret_raw.source} and {password_raw.source} both give the probe account's "
                                  "password; keep one of them")
+    iam_raw = get(IAM_AUTH)
+    iam_auth = _validated(iam_raw, _parse_flag, False)
+    if iam_auth and (password_raw is not None or secret_raw is not None):
+        other = password_raw if password_raw is not None else secret_raw
+        assert other is not None
+        assert iam_raw is not None
+        raise ConfigurationError(f"{iam_raw.source} and {other.source} are both set: "
+                                 "an IAM token replaces the password; keep one of them")
+    if iam_auth and user_raw is None:
+        raise ConfigurationError("--aurora-iam-auth needs --aurora-user: the database user the token is for "
+                                 "(created with GRANT rds_iam / IDENTIFIED WITH AWSAuthenticationPlugin)")
     password: Optional[Secret] = None
     if password_raw is not None:
         value = password_raw.value
@@ -319,7 +336,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
             raise ConfigurationError(
                 f"{password_raw.source} is set but --aurora-user is not; set both or neither"
             )
-    elif user_raw is not None and secret_raw is None:
+    elif user_raw is not None and secret_raw is None and not iam_auth:
         # Without a password every driver check could only error; say so once, before any traffic.
         raise ConfigurationError(
             f"{user_raw.source} is set ({str(user_raw.value)!r}) but no password is: set AURORA_GUARD_PASSWORD "
@@ -358,6 +375,8 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
         ca_bundle=ca_bundle,
         require=_validated(get(REQUIRE), _parse_flag, False),
         proxy_ca_bundle=proxy_ca_bundle,
+        iam_auth=iam_auth,
+        credentials_source="IAM database authentication tokens" if iam_auth else None,
     )
     if secret_raw is None:
         return settings
