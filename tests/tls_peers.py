@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Callable, List, Optional, Sequence, Type
 
 from tests.support.pki import TestPki
+from tests.support.watchdog import watch
 
 _ACCEPT_LINE = re.compile(r"^ACCEPT 127\.0\.0\.1:(\d+)$", re.MULTILINE)
 
@@ -65,6 +66,7 @@ class OpenSslServer:
         self._process = subprocess.Popen(
             self._command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT
         )
+        self._watchdog = watch(pid=self._process.pid)  # s_server outlives a killed pytest otherwise
         log.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -89,6 +91,7 @@ class OpenSslServer:
             self._process.wait()
             assert self._process.stdin is not None
             self._process.stdin.close()
+            self._watchdog.release()
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

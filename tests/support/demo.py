@@ -4,12 +4,16 @@ Run from the repository root after ``scripts/install-deps.sh``: ``.venv/bin/pyth
 It starts the same server the test suite uses (hardened: hostssl only, TLS 1.3 only, with a
 throwaway CA), runs ``pytest --aurora-endpoint=…`` in an empty directory, and stops the server.
 Extra arguments go to that pytest run (e.g. ``--profile weak`` first to see failures).
+
+Interrupted (Ctrl-C, SIGTERM) it stops the server on the way out; killed outright, the server's
+watchdog (``tests.support.watchdog``) stops it and removes the temporary files.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from tests.support.pki import make_pki
 from tests.support.postgres import PgProfile, start_postgres
+from tests.support.watchdog import watch
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +31,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--with-credentials", action="store_true",
                         help="also run the driver-level checks as the server's 'guard' user")
     args, pytest_args = parser.parse_known_args(argv)
+    # SIGTERM (a CI runner's cancel) unwinds like Ctrl-C, so the with-blocks below stop the server.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with tempfile.TemporaryDirectory(prefix="aurora-guard-demo-") as work:
+        watch(paths=[Path(work)])
         pki = make_pki(Path(work) / "pki")
         empty = Path(work) / "empty"
         empty.mkdir()

@@ -33,6 +33,7 @@ from .servers_common import (
     tail,
     write_openssl_conf,
 )
+from .watchdog import Watchdog, watch
 
 OS_USER = "mysql"
 GUARD_USER = "guard"
@@ -119,6 +120,7 @@ class RunningMariaDb:
     socket_path: Path
     error_log: Path
     _process: subprocess.Popen[bytes] = field(repr=False)
+    _watchdog: Watchdog = field(repr=False)
 
     @property
     def endpoint(self) -> str:
@@ -134,6 +136,7 @@ class RunningMariaDb:
                 self._process.kill()
                 self._process.wait(timeout=30)
         shutil.rmtree(self.directory, ignore_errors=True)
+        self._watchdog.release()
 
     def __enter__(self) -> RunningMariaDb:
         return self
@@ -151,6 +154,7 @@ def _install_template() -> Path:
     if _template is None or not (_template / "mysql").is_dir():
         base = Path(tempfile.mkdtemp(prefix="agmdb-tpl-", dir=DEFAULT_BASE_DIR))
         atexit.register(shutil.rmtree, base, True)
+        watch(paths=[base])  # also when this process is killed, which skips atexit
         data = base / "data"
         data.mkdir()
         if is_root():
@@ -210,6 +214,7 @@ def start_mariadb(
             weak = profile is MariaDbProfile.CERTIFICATES
             env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER, weak_certificates=weak))
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        watchdog = watch(pid=process.pid, paths=[directory])
         if _wait_until_ready(process, socket_path):
             try:
                 password = MaskedPassword(secrets.token_urlsafe(18))
@@ -217,14 +222,16 @@ def start_mariadb(
             except BaseException:
                 _terminate(process)
                 shutil.rmtree(directory, ignore_errors=True)
+                watchdog.release()
                 raise
             return RunningMariaDb(
                 profile=profile, host="127.0.0.1", port=port, user=GUARD_USER, password=password,
                 database=GUARD_DATABASE, ca_cert=pki.ca_cert, server_version=version,
                 startup_seconds=time.monotonic() - started_at, directory=directory,
-                socket_path=socket_path, error_log=error_log, _process=process,
+                socket_path=socket_path, error_log=error_log, _process=process, _watchdog=watchdog,
             )
         _terminate(process)
+        watchdog.release()
         last_log = tail(error_log)
         shutil.rmtree(directory, ignore_errors=True)
         if "already in use" not in last_log:

@@ -11,6 +11,7 @@ import glob
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from .servers_common import (
     tail,
     write_openssl_conf,
 )
+from .watchdog import Watchdog, watch
 
 OS_USER = "postgres"
 GUARD_USER = "guard"
@@ -106,6 +108,7 @@ class RunningPostgres:
     directory: Path
     socket_dir: Path
     _bindir: Path = field(repr=False)
+    _watchdog: Watchdog = field(repr=False)
 
     @property
     def endpoint(self) -> str:
@@ -118,6 +121,7 @@ class RunningPostgres:
             check=False, capture_output=True, timeout=60,
         )
         shutil.rmtree(self.directory, ignore_errors=True)
+        self._watchdog.release()
 
     def __enter__(self) -> RunningPostgres:
         return self
@@ -140,6 +144,7 @@ def _initdb_template(bindir: Path) -> Path:
                               "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]),
             check=True, capture_output=True, timeout=120,
         )
+        watch(paths=[base])  # removed when this process ends, however it ends
         _template = data
     return _template
 
@@ -170,12 +175,14 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> Runni
             check=False, capture_output=True, timeout=90, env=env,
         )
         if started.returncode == 0:
+            # SIGQUIT is PostgreSQL's immediate shutdown, what stop() asks pg_ctl for.
+            watchdog = watch(pidfile=data / "postmaster.pid", paths=[directory], sig=signal.SIGQUIT)
             password = MaskedPassword(secrets.token_urlsafe(18))
             _create_guard_role(socket_dir, port, password)
             return RunningPostgres(
                 profile=profile, host="127.0.0.1", port=port, user=GUARD_USER, password=password,
                 database=GUARD_DATABASE, ca_cert=pki.ca_cert, directory=directory,
-                socket_dir=socket_dir, _bindir=bindir,
+                socket_dir=socket_dir, _bindir=bindir, _watchdog=watchdog,
             )
         last_error = tail(log)
         shutil.rmtree(directory, ignore_errors=True)
