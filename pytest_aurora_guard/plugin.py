@@ -21,7 +21,7 @@ from .control_plane.targets import expand_all
 from .drift import plugin as drift_plugin
 from .errors import AwsApiError, ConfigurationError
 from .probe import EndpointProbe, ProbeRun
-from .report import header_lines, nothing_to_gate, render_verdict, summary_table
+from .report import header_lines, nothing_to_gate, render_unreachable, render_verdict, summary_table
 from .settings import config as opts
 from .settings.config import GuardSettings, build_settings, parse_min_tls, parse_timeout
 from .settings.credentials import Secret
@@ -180,7 +180,7 @@ class VerdictItem(pytest.Item):
         self.verdict = guard.verdict_for(self)
         self.user_properties.append((VERDICT_PROPERTY, json.dumps(self.verdict.to_dict())))
         if self.verdict.outcome is Outcome.INCONCLUSIVE:
-            pytest.fail(render_verdict(self.verdict), pytrace=False)
+            pytest.fail(guard.unreachable_note(self) or render_verdict(self.verdict), pytrace=False)
 
     def runtest(self) -> None:
         assert self.verdict is not None
@@ -238,6 +238,7 @@ class GuardSession:
         self._run: Optional[ProbeRun] = None
         self._prefetched = False
         self.verdicts: dict[str, Verdict] = {}
+        self._unreachable_first: dict[Endpoint, str] = {}
         self.clusters = ClusterPlan()
         self.targets: list[Endpoint] = []
 
@@ -270,6 +271,21 @@ class GuardSession:
             report = collector.ihook.pytest_make_collect_report(collector=collector)
             collector.ihook.pytest_collectreport(report=report)
             items.extend(node for node in report.result if isinstance(node, pytest.Item))
+
+    def unreachable_note(self, item: VerdictItem) -> Optional[str]:
+        """One problem, one message: for an endpoint no TCP connection reaches, the first inconclusive
+        check explains it (cause and fix) and every other one refers to it in one line."""
+        if not isinstance(item, AuroraCheckItem):
+            return None
+        reason = self.run.probe(item.endpoint).unreachable()
+        if reason is None:
+            return None
+        first = self._unreachable_first.setdefault(item.endpoint, item.name)
+        if first != item.name:
+            return f"not run: endpoint unreachable, see {first}"
+        others = sum(1 for other in item.session.items
+                     if isinstance(other, AuroraCheckItem) and other.endpoint == item.endpoint) - 1
+        return render_unreachable(item.endpoint.label, reason, others, first)
 
     def verdict_for(self, item: VerdictItem) -> Verdict:
         if not self._prefetched:

@@ -41,7 +41,7 @@ from .tls.handshake import HandshakeCompleted, HandshakeNotOffered, TlsContexts,
 from .tls.surface import TlsSurface, VersionSurface, enumerate_surface
 from .tls.versions import TlsVersion
 from .wire.mysql import GREETING_WAIT
-from .wire.net import Deadline, close_quietly, connect
+from .wire.net import Deadline, NetworkError, close_quietly, connect
 from .wire.pg import describe_foreign_bytes, request_tls
 
 T = TypeVar("T")
@@ -186,6 +186,23 @@ class EndpointProbe:
             self._submit(key, lambda: self._certificate_witness(adapter, endpoint), connections=0)
         else:
             raise ValueError(f"unknown observation {key!r}")
+
+    def unreachable(self) -> Optional[str]:
+        """Why no TCP connection to the endpoint opens (DNS, refused, timeout), or None when one does.
+
+        Asked only once a check is already inconclusive, so a healthy run pays nothing: it lets the
+        report say "unreachable" once instead of in every check of the endpoint.
+        """
+        return self._submit("reach", self._reach).result()
+
+    def _reach(self) -> Optional[str]:
+        endpoint = self.configured
+        try:
+            port = endpoint.dial_port or self.endpoint().dial_port
+            connect(endpoint.dial_host, cast(int, port), self.settings.timeout).close()
+        except (NetworkError, WrongEngineError) as exc:
+            return str(exc) if isinstance(exc, NetworkError) else None
+        return None
 
     def _get(self, key: Hashable) -> Any:
         self.start(key)

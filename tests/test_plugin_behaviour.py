@@ -119,8 +119,8 @@ class TestOutput:
     def test_a_failure_says_what_was_tried_answered_and_what_to_change(self, run_guard, pg_weak):
         run = run_guard(f"--aurora-endpoint={pg_weak.endpoint}", "-k", "plaintext")
         run.result.stdout.re_match_lines([
+            r"plaintext accepted: the unencrypted connection reached authentication",
             r"aurora-guard plaintext_refused FAILED for postgresql://127\.0\.0\.1:\d+",
-            r"  verdict:  plaintext accepted: the unencrypted connection reached authentication",
             r"  tried:    StartupMessage without SSLRequest .*no password is sent",
             r"  answered: AuthenticationSASL \(SCRAM-SHA-256\)",
             r"  change:   set rds\.force_ssl=1 in the DB cluster parameter group.*",
