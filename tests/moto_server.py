@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,15 @@ def moto_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
+        url = f"http://{host}:{port}"
+        # moto keeps its backends per process, not per server: without a reset, a test sees what an
+        # earlier test on the same xdist worker created (CreateSecret then fails: ResourceExists).
+        reset = http.client.HTTPConnection(host, port, timeout=10)
+        try:
+            reset.request("POST", "/moto-api/reset")
+            assert reset.getresponse().status == 200, "moto did not reset its backends"
+        finally:
+            reset.close()
+        yield url
     finally:
         server.stop()
