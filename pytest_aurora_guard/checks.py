@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
 from .errors import ProbeError, TlsNotOffered
-from .findings import DriverKind, PlaintextKind
+from .findings import DriverKind, HandshakeSeen, PlaintextKind
 from .probe import EndpointProbe
 from .settings.config import GuardSettings
 from .tls.certificates import (
@@ -26,8 +26,8 @@ from .tls.certificates import (
     host_kind,
 )
 from .tls.ciphers import REGISTRY, UnknownCipherSuite
-from .tls.handshake import HandshakeCompleted, HandshakeRefused
-from .tls.surface import VersionStatus
+from .tls.handshake import HandshakeCompleted, HandshakeNotOffered, HandshakeRefused
+from .tls.surface import VersionStatus, VersionSurface
 from .tls.versions import TlsVersion
 
 TRANSMISSION_SECURITY = ("HIPAA 45 CFR 164.312(e)(1) transmission security",
@@ -85,7 +85,13 @@ class CheckSpec:
             return make.failed("the server does not offer TLS", tried, (str(exc),), _remedies(probe).plaintext)
         except ProbeError as exc:
             return make.inconclusive("no evidence either way: the probe could not complete", tried,
-                                     (str(exc),), _NETWORK_REMEDY)
+                                     (_masked(str(exc), probe.settings),), _NETWORK_REMEDY)
+        except Exception as exc:
+            return make.inconclusive(
+                "no evidence either way: the probe failed unexpectedly", tried,
+                (_masked(f"{type(exc).__name__}: {exc}", probe.settings),),
+                "this is a defect in pytest-aurora-guard or an answer it cannot handle; report it with this "
+                "message (it never contains the password)")
 
     @property
     def marker(self) -> str:
@@ -93,6 +99,13 @@ class CheckSpec:
 
     def item_name(self, version: Optional[TlsVersion]) -> str:
         return f"{self.name}[{version.label}]" if version is not None else self.name
+
+
+def _masked(text: str, settings: GuardSettings) -> str:
+    """``text`` with the password (if any) replaced: exception texts come from drivers and servers."""
+    if settings.password is not None and settings.password.reveal():
+        return text.replace(settings.password.reveal(), "***")
+    return text
 
 
 class _Verdicts:
@@ -166,42 +179,136 @@ def judge_plaintext_refused(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ve
     )
 
 
-# -- tls_version_refused[v] ---------------------------------------------------------------------
+# -- tls_version_refused[v] and accepted_suites_allowed: two witnesses for every refusal ---------
+
+_CRAFTED = ("crafted ClientHellos (our codec, offering what OpenSSL's client offers: every named group, "
+            "every signature scheme)")
+
+
+def _crafted_attempt(probe: EndpointProbe, what: str) -> str:
+    return f"STARTTLS ({probe.engine().display_name}) then {_CRAFTED} {what}"
+
+
+def _suite_of(outcome: HandshakeCompleted) -> str:
+    return _suite_text(outcome.cipher_name)
+
+
+def _sessions_at(probe: EndpointProbe, version: TlsVersion) -> list[HandshakeSeen]:
+    """Sessions other probes of the run set up that can only have been at ``version``... or any
+    version of a range that includes it, when every other version of that range is refused."""
+    return [seen for seen in probe.handshakes_seen() if version in seen.versions]
+
 
 def judge_version_refused(probe: EndpointProbe, version: Optional[TlsVersion]) -> Verdict:
     assert version is not None
     make = _Verdicts(probe, f"tls_version_refused[{version.label}]")
-    surface = probe.surface_at(version)
-    attempted = (f"STARTTLS ({probe.engine().display_name}) then crafted ClientHellos offering only "
-                 f"{version.label}, every suite the registry knows for it in bundles of at most 128",)
-    answered = (surface.reason,)
-    if surface.status is VersionStatus.REFUSED:
-        return make.passed(f"{version.label} refused", attempted, answered)
-    if surface.status is VersionStatus.ACCEPTED:
-        suites = surface.accepted_cipher_suites()
+    crafted = probe.surface_at(version)
+    witness = probe.witness_at(version)
+    attempted = (_crafted_attempt(probe, f"offering only {version.label}, every suite the registry knows for it "
+                                         "in bundles of at most 128"), witness.attempted)
+    answered = (f"crafted: {crafted.reason}", f"OpenSSL: {witness.outcome.render()}")
+    if crafted.status is VersionStatus.ACCEPTED:
+        suites = crafted.accepted_cipher_suites()
         shown = ", ".join(suite.describe() for suite in suites[:3])
         more = f" and {len(suites) - 3} more" if len(suites) > 3 else ""
-        return make.failed(f"{version.label} accepted: the server chose {shown}{more}", attempted, answered,
+        return make.failed(f"{version.label} accepted: the server chose {shown}{more} (crafted ClientHello)",
+                           attempted, answered, _floor_remedy(probe))
+    outcome = witness.outcome
+    if isinstance(outcome, HandshakeCompleted):
+        disagree = (f"; the crafted ClientHellos were refused ({crafted.reason}): the witnesses disagree"
+                    if crafted.status is VersionStatus.REFUSED else "")
+        return make.failed(f"{version.label} accepted: the system OpenSSL (Python's ssl) completed a handshake at "
+                           f"{outcome.version.label} with {_suite_of(outcome)}{disagree}", attempted, answered,
                            _floor_remedy(probe))
-    return make.inconclusive(f"no evidence whether {version.label} is refused", attempted, answered,
-                             _NETWORK_REMEDY)
+    elsewhere = [seen for seen in _sessions_at(probe, version)
+                 if all(probe.surface_at(v).status is VersionStatus.REFUSED for v in seen.versions if v != version)]
+    if elsewhere:
+        return make.failed(f"{version.label} accepted: the run itself set up a session there, which contradicts "
+                           f"the refusal: {'; '.join(seen.render() for seen in elsewhere)}",
+                           attempted, (*answered, *(seen.render() for seen in elsewhere)), _floor_remedy(probe))
+    if crafted.status is not VersionStatus.REFUSED:
+        return make.inconclusive(f"no evidence whether {version.label} is refused", attempted, answered,
+                                 _NETWORK_REMEDY)
+    if isinstance(outcome, HandshakeRefused):
+        return make.passed(f"{version.label} refused, by two witnesses: the crafted ClientHellos and the system "
+                           "OpenSSL", attempted, answered)
+    if isinstance(outcome, HandshakeNotOffered) and version is TlsVersion.SSLv3:
+        return make.passed("SSLv3 refused, on one witness only: the crafted ClientHellos, refused twice on fresh "
+                           f"connections; no second witness is available ({outcome.detail})", attempted, answered)
+    if isinstance(outcome, HandshakeNotOffered):
+        return make.inconclusive(
+            f"the crafted ClientHellos were refused, but only one witness was available: the local OpenSSL cannot "
+            f"offer {version.label} ({outcome.detail}), and a refusal needs two", attempted, answered,
+            f"run the gate where Python's ssl can offer {version.label} (OpenSSL 3 at @SECLEVEL=0 can)")
+    return make.inconclusive(f"the crafted ClientHellos were refused, but the system OpenSSL's attempt at "
+                             f"{version.label} proves nothing either way", attempted, answered, _NETWORK_REMEDY)
 
 
-# -- accepted_suites_allowed -----------------------------------------------------------------------
+def _contradictions(probe: EndpointProbe, seen: list[HandshakeSeen]) -> list[str]:
+    """Sessions the run set up that the crafted enumeration did not list: self-contradiction."""
+    found: list[str] = []
+    for session in seen:
+        surfaces = [probe.surface_at(v) for v in session.versions]
+        if session.cipher_name is None:
+            if all(s.status is VersionStatus.REFUSED for s in surfaces):
+                found.append(f"{session.render()}, yet the enumeration found "
+                             f"{', '.join(s.version.label for s in surfaces)} refused")
+            continue
+        suite = _lookup(session.cipher_name)
+        for surface in surfaces:
+            if suite is None or suite.code not in surface.accepted_suites:
+                listed = "refused" if surface.status is VersionStatus.REFUSED else (
+                    f"{len(surface.accepted_suites)} accepted suites without it")
+                found.append(f"{session.render()}, which the enumeration of {surface.version.label} did not list "
+                             f"({listed}: {surface.reason})")
+    return found
+
+
+def _unconfirmed_refusal(probe: EndpointProbe, surface: VersionSurface) -> Optional[str]:
+    """Why the refusals in ``surface`` (the version, or the suites left after removal) lack their
+    second witness, or None when they have it (or may stand alone, as SSLv3 may)."""
+    if surface.version is TlsVersion.SSLv3:
+        return None
+    witness = probe.witness_at(surface.version)
+    outcome = witness.outcome
+    if surface.version is TlsVersion.TLSv1_3:
+        # Python's ssl cannot offer chosen TLS 1.3 suites: its handshake confirms the accepted set
+        # (checked as a contradiction) and, when it lands lower, that TLS 1.3 is refused.
+        if surface.status is VersionStatus.ACCEPTED or isinstance(outcome, HandshakeRefused):
+            return None
+        if isinstance(outcome, HandshakeCompleted) and outcome.version < TlsVersion.TLSv1_3:
+            return None
+        return f"TLSv1.3: the system OpenSSL's attempt proves nothing either way ({outcome.render()})"
+    if isinstance(outcome, (HandshakeRefused, HandshakeCompleted)):
+        return None  # a completed witness is a contradiction or an offender, reported as such
+    if isinstance(outcome, HandshakeNotOffered) and surface.status is VersionStatus.ACCEPTED:
+        return None  # the local library has nothing the crafted hellos did not already see accepted
+    return f"{surface.version.label}: no second witness for the refusal ({outcome.render()})"
+
 
 def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "accepted_suites_allowed")
     allowlist = probe.settings.allowlist
     surfaces = [probe.surface_at(version) for version in TlsVersion]
-    attempted = (f"STARTTLS ({probe.engine().display_name}) then crafted ClientHellos per version (SSLv3 to "
-                 "TLS 1.3), removing each suite the server chose until it refused the rest",)
-    answered = tuple(f"{s.version.label}: {s.status.value}; {s.reason}" for s in surfaces)
+    witnesses = [probe.witness_at(version) for version in TlsVersion]
+    attempted = (_crafted_attempt(probe, "per version (SSLv3 to TLS 1.3), removing each suite the server chose "
+                                         "until it refused the rest"),
+                 "per version, the system OpenSSL (Python's ssl) offering the suites not seen accepted")
+    answered = (*(f"{s.version.label}: {s.status.value}; {s.reason}" for s in surfaces),
+                *(f"OpenSSL at {w.version.label}: {w.outcome.render()}" for w in witnesses))
+    seen = probe.handshakes_seen()
     offenders = [f"{suite.describe()} at {surface.version.label}"
                  for surface in surfaces for suite in surface.accepted_cipher_suites()
                  if suite.code not in allowlist]
-    if offenders:
-        return make.failed(f"the server accepts {len(offenders)} suite(s) outside the allowlist "
-                           f"({allowlist.source}): {'; '.join(offenders)}", attempted, answered,
+    contradictions = _contradictions(probe, seen)
+    if offenders or contradictions:
+        parts = []
+        if offenders:
+            parts.append(f"the server accepts {len(offenders)} suite(s) outside the allowlist "
+                         f"({allowlist.source}): {'; '.join(offenders)}")
+        if contradictions:
+            parts.append(f"the run contradicts itself: {'; '.join(contradictions)}")
+        return make.failed("; ".join(parts), attempted, (*answered, *(s.render() for s in seen)),
                            f"{_remedies(probe).ciphers}; {_floor_remedy(probe)}")
     unresolved = [s for s in surfaces if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
     if unresolved:
@@ -209,8 +316,13 @@ def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
             "every suite seen so far is allowlisted, but not every version could be enumerated: "
             + "; ".join(f"{s.version.label}: {s.reason}" for s in unresolved),
             attempted, answered, _NETWORK_REMEDY)
+    unconfirmed = [why for why in (_unconfirmed_refusal(probe, s) for s in surfaces) if why]
+    if unconfirmed:
+        return make.inconclusive("every suite seen is allowlisted, but a refusal needs two witnesses: "
+                                 + "; ".join(unconfirmed), attempted, answered, _NETWORK_REMEDY)
     accepted = sum(len(s.accepted_suites) for s in surfaces)
-    return make.passed(f"all {accepted} accepted suites are allowlisted", attempted, answered)
+    return make.passed(f"all {accepted} accepted suites are allowlisted; every refusal was confirmed by the "
+                       "system OpenSSL, SSLv3's by a second crafted connection", attempted, answered)
 
 
 # -- tls_floor_accepted ------------------------------------------------------------------------
@@ -438,7 +550,7 @@ CHECKS: tuple[CheckSpec, ...] = (
               observations=_needs_modern),
     CheckSpec("accepted_suites_allowed", "every suite the server accepts, at every version, is allowlisted",
               needs_credentials=False, per_version=False, rule=judge_accepted_suites,
-              observations=lambda s, v: [("surface", version) for version in TlsVersion]),
+              observations=lambda s, v: ["modern", *(("surface", version) for version in TlsVersion)]),
     CheckSpec("certificate_trusted", "the certificate chain verifies to a trusted root, names the endpoint, "
               "uses strong keys and signatures and stays valid long enough",
               needs_credentials=False, per_version=False, rule=judge_certificate_trusted,

@@ -55,3 +55,7 @@ class MissingBaselineError(BaselineError):
 
 class TlsNotOffered(ProbeError):
     """The server does not offer TLS at all: positive evidence that every TLS check fails."""
+
+
+class EndpointBudgetExceeded(ProbeError):
+    """The overall time budget for one endpoint ran out before the evidence was complete."""

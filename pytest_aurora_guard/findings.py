@@ -101,3 +101,37 @@ class DriverAttempt:
     answered: str
     kind: DriverKind
     session: Optional[SessionTls] = None
+
+
+@dataclass(frozen=True)
+class SecondWitness:
+    """The independent confirmation of what crafted ClientHellos saw at one version: a full
+    handshake by the system OpenSSL (Python's ``ssl``) offering exactly that version.
+
+    ``excluded`` lists the suites (OpenSSL names) left out because the crafted enumeration had
+    already seen them accepted: the witness then tests the claim "the rest is refused".
+    """
+
+    attempted: str
+    version: TlsVersion
+    excluded: tuple[str, ...]
+    outcome: HandshakeOutcome
+
+
+@dataclass(frozen=True)
+class HandshakeSeen:
+    """A TLS session some probe of the run set up: positive evidence of what the server accepts.
+
+    ``versions`` is the one version negotiated, or every version a capped driver could have
+    landed on when only the range is known; ``cipher_name`` is None when the suite is unknown.
+    """
+
+    source: str
+    versions: tuple[TlsVersion, ...]
+    cipher_name: Optional[str]
+
+    def render(self) -> str:
+        where = self.versions[0].label if len(self.versions) == 1 else (
+            f"one of {', '.join(v.label for v in self.versions)}")
+        suite = f" with {self.cipher_name}" if self.cipher_name else ""
+        return f"{self.source}: a session at {where}{suite}"

@@ -23,7 +23,7 @@ from .errors import AwsApiError, ConfigurationError
 from .probe import EndpointProbe, ProbeRun
 from .report import header_lines, nothing_to_gate, render_unreachable, render_verdict, summary_table
 from .settings import config as opts
-from .settings.config import GuardSettings, build_settings, parse_min_tls, parse_timeout
+from .settings.config import GuardSettings, build_settings, parse_endpoint_budget, parse_min_tls, parse_timeout
 from .settings.credentials import Secret
 from .settings.endpoints import Endpoint, parse_endpoint
 from .settings.spelling import check_spelling
@@ -64,6 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.MIN_TLS, default=None, type=_cli(lambda t: parse_min_tls(t).label), metavar="VERSION")
     add(opts.ALLOWLIST, default=None, metavar="SUITES|FILE")
     add(opts.TIMEOUT, default=None, type=_cli(parse_timeout), metavar="SECONDS")
+    add(opts.ENDPOINT_BUDGET, default=None, type=_cli(parse_endpoint_budget), metavar="SECONDS")
     add(opts.USER, default=None)
     add(opts.DBNAME, default=None)
     add(opts.PASSWORD, default=None, type=Secret, metavar="PASSWORD")

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Hashable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Callable, Optional, Protocol, TypeVar, cast
 
 from .engines.remedies import Remedies
-from .errors import AuroraGuardError, ProbeError, TlsNotOffered, WrongEngineError
+from .errors import AuroraGuardError, EndpointBudgetExceeded, ProbeError, TlsNotOffered, WrongEngineError
 from .findings import (
     DriverAttempt,
+    DriverKind,
+    HandshakeSeen,
     IdentityOverTls,
     ModernHandshake,
     PlaintextFinding,
+    SecondWitness,
     StartTls,
     VersionHandshake,
 )
@@ -37,7 +41,9 @@ from .tls.certificates import (
     system_trust_store,
     verified_handshake,
 )
+from .tls.ciphers import REGISTRY
 from .tls.handshake import HandshakeCompleted, HandshakeNotOffered, TlsContexts, handshake
+from .tls.hello import UnofferedChoice
 from .tls.surface import TlsSurface, VersionSurface, enumerate_surface
 from .tls.versions import TlsVersion
 from .wire.mysql import GREETING_WAIT
@@ -108,6 +114,46 @@ def detect_engine(endpoint: Endpoint, timeout: float) -> Engine:
         close_quietly(sock)
 
 
+class EndpointBudget:
+    """One overall time budget per endpoint, started by its first observation.
+
+    Each network step is already bounded by --aurora-timeout; the budget bounds their sum, so a
+    server that trickles bytes just inside the step timeout on every connection ends as an
+    error naming the budget instead of holding the pipeline for minutes.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._started: Optional[float] = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started is None:
+                self._started = time.monotonic()
+
+    def remaining(self) -> float:
+        with self._lock:
+            started = self._started if self._started is not None else time.monotonic()
+        return self.seconds - (time.monotonic() - started)
+
+    def spent(self) -> bool:
+        return self.remaining() <= 0
+
+    def step(self, timeout: float) -> float:
+        """The time one network step may take: the step timeout, or what is left of the budget."""
+        left = self.remaining()
+        if left <= 0:
+            raise self.exceeded()
+        return min(timeout, left)
+
+    def exceeded(self) -> EndpointBudgetExceeded:
+        return EndpointBudgetExceeded(
+            f"the endpoint budget of {self.seconds:g} s (--aurora-endpoint-budget) ran out before this "
+            "evidence was complete: the server answered too slowly over the run's connections (a server or "
+            "proxy trickling bytes?); find out why, or raise --aurora-endpoint-budget")
+
+
 class EndpointProbe:
     """Everything the checks (and users' own tests) may ask of one endpoint, asked once."""
 
@@ -121,6 +167,7 @@ class EndpointProbe:
         self._lock = threading.Lock()
         self._futures: dict[Hashable, Future[Any]] = {}
         self.connections = 0
+        self.budget = EndpointBudget(settings.endpoint_budget)
 
     # -- memoisation -----------------------------------------------------------------------
 
@@ -134,8 +181,17 @@ class EndpointProbe:
         return cast("Future[T]", future)
 
     def _counted(self, work: Callable[[], T], connections: int) -> T:
+        self.budget.start()
+        self.budget.step(self.settings.timeout)  # nothing starts once the budget is spent
         self._note_connections(connections)
-        return work()
+        result = work()
+        if self.budget.spent():
+            # Whatever the last step saw, it was cut short by the budget, not by the server.
+            raise self.budget.exceeded()
+        return result
+
+    def _deadline(self) -> Deadline:
+        return Deadline(self.budget.step(self.settings.timeout))
 
     def _note_connections(self, count: int) -> None:
         with self._lock:
@@ -165,7 +221,7 @@ class EndpointProbe:
         """Begin an observation in the background; ``key`` as in :func:`observation_keys`."""
         adapter, endpoint, settings = self.adapter(), self.endpoint(), self.settings
         if key == "plaintext":
-            self._submit(key, lambda: adapter.plaintext_attempt(endpoint, settings, Deadline(settings.timeout)))
+            self._submit(key, lambda: adapter.plaintext_attempt(endpoint, settings, self._deadline()))
         elif key == "modern":
             self._submit(key, lambda: self._modern(adapter, endpoint))
         elif isinstance(key, tuple) and key[0] == "surface":
@@ -222,10 +278,45 @@ class EndpointProbe:
     def surface_at(self, version: TlsVersion) -> VersionSurface:
         """Which suites the server accepts at ``version``, found with crafted ClientHellos.
 
-        Crafted hellos do not depend on what the local OpenSSL can offer, so SSLv3 and TLS 1.0/1.1
-        refusals are proven even where Python's ssl module cannot speak them.
+        Crafted hellos do not depend on what the local OpenSSL can offer, so they reach SSLv3
+        and suites the local library lacks; their refusals are confirmed by :meth:`witness_at`.
         """
-        return cast(VersionSurface, self._get(("surface", version)))
+        return cast("tuple[VersionSurface, Optional[SecondWitness]]", self._get(("surface", version)))[0]
+
+    def witness_at(self, version: TlsVersion) -> SecondWitness:
+        """The system OpenSSL's own attempt at ``version``: the second witness of every refusal.
+
+        Up to TLS 1.2 it runs right after the crafted enumeration of that version, on a fresh
+        connection, offering every local suite the enumeration did not already see accepted.
+        Python's ``ssl`` cannot choose TLS 1.3 suites, so at TLS 1.3 the witness is the modern
+        handshake when it completed (it offers TLS 1.3 with OpenSSL's suites and groups), else a
+        handshake capped at TLS 1.3.
+        """
+        if version is TlsVersion.TLSv1_3:
+            modern = self.modern()
+            if isinstance(modern.outcome, HandshakeCompleted):
+                return SecondWitness(modern.attempted, version, (), modern.outcome)
+            seen = self.at_version(version)
+            return SecondWitness(seen.attempted, version, (), seen.outcome)
+        witness = cast("tuple[VersionSurface, Optional[SecondWitness]]", self._get(("surface", version)))[1]
+        assert witness is not None
+        return witness
+
+    def handshakes_seen(self) -> list[HandshakeSeen]:
+        """Every TLS session the run's observations of this endpoint set up, besides the crafted
+        enumeration's own choices: one body of evidence to hold the verdicts against.
+
+        Waits for every observation already started (the plugin starts all the run needs at
+        once), so every check sees the same body of evidence whatever order it runs in.
+        """
+        with self._lock:
+            started = dict(self._futures)
+        seen: list[HandshakeSeen] = []
+        for key, future in started.items():
+            if future.exception() is not None:
+                continue  # reported by the checks that need it
+            seen.extend(_sessions_in(key, future.result()))
+        return seen
 
     def surface(self) -> TlsSurface:
         """Every version and suite the endpoint accepts (all versions probed concurrently)."""
@@ -294,7 +385,7 @@ class EndpointProbe:
     def _modern(self, adapter: EngineAdapter, endpoint: Endpoint) -> ModernHandshake:
         attempted = (f"STARTTLS ({adapter.engine.display_name}) then a handshake as a modern default "
                      "client offers it (TLS 1.2-1.3, default suites)")
-        deadline = Deadline(self.settings.timeout)
+        deadline = self._deadline()
         ready = adapter.open_tls_ready(endpoint, deadline)
         sock = ready.sock
         try:
@@ -313,22 +404,47 @@ class EndpointProbe:
         finally:
             close_quietly(sock)
 
-    def _surface_at(self, adapter: EngineAdapter, endpoint: Endpoint, version: TlsVersion) -> VersionSurface:
+    def _surface_at(self, adapter: EngineAdapter, endpoint: Endpoint,
+                    version: TlsVersion) -> tuple[VersionSurface, Optional[SecondWitness]]:
         not_offered: list[TlsNotOffered] = []
 
         def open_tls_ready() -> socket.socket:
             self._note_connections(1)
             try:
-                return adapter.open_tls_ready(endpoint, Deadline(self.settings.timeout)).sock
+                return adapter.open_tls_ready(endpoint, self._deadline()).sock
             except TlsNotOffered as exc:
                 not_offered.append(exc)
                 raise
 
+        # Where OpenSSL will witness the refusal below, its fresh connection is the confirmation;
+        # elsewhere (SSLv3, TLS 1.3 suites) the crafted refusal is re-offered once more.
+        witnessed = version is not TlsVersion.TLSv1_3 and self._contexts.can_offer(version)
         surface = enumerate_surface(open_tls_ready, versions=[version], server_name=endpoint.server_name,
-                                    timeout=self.settings.timeout)
+                                    timeout=lambda: self.budget.step(self.settings.timeout),
+                                    confirm_final_refusal=not witnessed).versions[0]
         if not_offered:
             raise not_offered[0]  # no TLS at all: positive evidence that every TLS check fails
-        return surface.versions[0]
+        if version is TlsVersion.TLSv1_3:
+            return surface, None
+        return surface, self._witness(adapter, endpoint, surface)
+
+    def _witness(self, adapter: EngineAdapter, endpoint: Endpoint, surface: VersionSurface) -> SecondWitness:
+        version = surface.version
+        excluded = tuple(s.openssl_name for s in surface.accepted_cipher_suites() if s.openssl_name)
+        but = f" except the {len(excluded)} the crafted enumeration saw accepted" if excluded else ""
+        attempted = (f"STARTTLS ({adapter.engine.display_name}) then a full handshake by the system OpenSSL "
+                     f"(Python's ssl) offering only {version.label}, every local suite{but}, at @SECLEVEL=0 "
+                     "with OpenSSL's client groups")
+        if not self._contexts.can_offer(version):
+            context = self._contexts.capped(version)
+            assert isinstance(context, HandshakeNotOffered)
+            return SecondWitness(attempted, version, excluded, context)
+        self._note_connections(1)
+        deadline = self._deadline()
+        sock = adapter.open_tls_ready(endpoint, deadline).sock
+        outcome = self._contexts.witness(sock, version, excluding=excluded, server_name=endpoint.server_name,
+                                         deadline=deadline)
+        return SecondWitness(attempted, version, excluded, outcome)
 
     def _certificate_witness(self, adapter: EngineAdapter, endpoint: Endpoint) -> WitnessOutcome:
         store = self.trust_store()
@@ -346,7 +462,7 @@ class EndpointProbe:
         context = self._contexts.capped(version)
         if isinstance(context, HandshakeNotOffered):
             return VersionHandshake(attempted, version, context)
-        deadline = Deadline(self.settings.timeout)
+        deadline = self._deadline()
         sock = adapter.open_tls_ready(endpoint, deadline).sock
         try:
             outcome, tls = handshake(sock, context, server_name=endpoint.server_name, deadline=deadline)
@@ -355,6 +471,44 @@ class EndpointProbe:
             return VersionHandshake(attempted, version, outcome)
         finally:
             close_quietly(sock)
+
+
+def _sessions_in(key: Hashable, result: Any) -> list[HandshakeSeen]:
+    """The TLS sessions one observation's result shows the server set up."""
+    if isinstance(result, ModernHandshake) and isinstance(result.outcome, HandshakeCompleted):
+        return [_completed("the modern handshake (Python's ssl, default client)", result.outcome)]
+    if isinstance(result, VersionHandshake) and isinstance(result.outcome, HandshakeCompleted):
+        return [_completed(f"the handshake capped at {result.version.label} (Python's ssl)", result.outcome)]
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], VersionSurface):
+        surface, witness = result
+        seen = [_completed(f"OpenSSL's second witness at {witness.version.label}", witness.outcome)
+                for witness in [witness] if witness is not None and isinstance(witness.outcome, HandshakeCompleted)]
+        for attempt in surface.attempts:
+            chose = attempt.outcome
+            if isinstance(chose, UnofferedChoice) and not chose.is_hello_retry and chose.version < surface.version:
+                # RFC 8446 §4.2.1: a TLS 1.3 offer answered in TLS 1.2 is TLS 1.2 accepted.
+                older = TlsVersion(chose.version) if chose.version in set(TlsVersion) else None
+                suite = REGISTRY.by_code(chose.suite_code)
+                if older is not None:
+                    seen.append(HandshakeSeen(
+                        f"a crafted {surface.version.label} ClientHello answered with a {older.label} ServerHello",
+                        (older,), suite.openssl_name or suite.iana_name if suite else f"0x{chose.suite_code:04X}"))
+        return seen
+    if isinstance(result, DriverAttempt):
+        if key == "driver_verified" and result.session is not None and result.session.encrypted \
+                and result.session.version is not None:
+            return [HandshakeSeen("the verified driver session (the server's own view)",
+                                  (result.session.version,), result.session.cipher_name)]
+        if isinstance(key, tuple) and key[0] == "driver_capped" and result.kind in (
+                DriverKind.REACHED_AUTHENTICATION, DriverKind.CONNECTED):
+            capped = cast(TlsVersion, key[1])
+            return [HandshakeSeen(f"the driver connection capped at {capped.label}",
+                                  tuple(v for v in TlsVersion if TlsVersion.TLSv1_0 <= v <= capped), None)]
+    return []
+
+
+def _completed(source: str, outcome: HandshakeCompleted) -> HandshakeSeen:
+    return HandshakeSeen(source, (outcome.version,), outcome.cipher_name)
 
 
 class ProbeRun:

@@ -76,6 +76,12 @@ def pg_in_between(test_pki: TestPki) -> Iterator[RunningPostgres]:
 
 
 @pytest.fixture(scope="session")
+def pg_p521_old_tls(test_pki: TestPki) -> Iterator[RunningPostgres]:
+    """TLS 1.0-1.3, ECDHE suites only, and secp521r1 the only ECDHE group (issue 15)."""
+    yield from _postgres(PgProfile.P521_OLD_TLS, test_pki)
+
+
+@pytest.fixture(scope="session")
 def pg_no_tls(test_pki: TestPki) -> Iterator[RunningPostgres]:
     """ssl=off: answers 'N' to SSLRequest."""
     yield from _postgres(PgProfile.NO_TLS, test_pki)

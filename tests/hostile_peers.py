@@ -68,3 +68,84 @@ def says_yes_to_tls_then_garbage(conn: socket.socket) -> None:
         conn.sendall(b"this is not a TLS record\r\n" * 4)
     except OSError:
         pass
+
+
+def _read_exactly(conn: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = conn.recv(count - len(data))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(data)} of {count} bytes")
+        data += chunk
+    return data
+
+
+def _suites_offered(record: bytes) -> int:
+    body = record[9:]  # record header (5) + handshake header (4)
+    offset = 2 + 32
+    offset += 1 + body[offset]  # session id
+    return int.from_bytes(body[offset:offset + 2], "big") // 2
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while True:
+            chunk = source.recv(65536)
+            if not chunk:
+                break
+            target.sendall(chunk)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+@contextmanager
+def postgres_refusing_big_hellos(upstream: tuple[str, int], max_suites: int) -> Iterator[int]:
+    """A TLS-terminating front for a real PostgreSQL that answers every ClientHello offering more
+    than ``max_suites`` suites with a handshake_failure alert, the way some servers refuse large
+    hellos for their size alone, and relays every other connection byte for byte."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
+    opened: list[socket.socket] = []
+
+    def handle(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        with contextlib.suppress(OSError):
+            request = _read_exactly(conn, 8)  # SSLRequest
+            back = socket.create_connection(upstream, timeout=5)
+            opened.append(back)
+            back.sendall(request)
+            conn.sendall(_read_exactly(back, 1))  # 'S'
+            header = _read_exactly(conn, 5)
+            hello = header + _read_exactly(conn, int.from_bytes(header[3:5], "big"))
+            if _suites_offered(hello) > max_suites:
+                conn.sendall(bytes([21, 3, 3, 0, 2, 2, 40]))
+                return
+            back.sendall(hello)
+            back.settimeout(None)
+            conn.settimeout(None)
+            relay = threading.Thread(target=_pipe, args=(back, conn), daemon=True)
+            relay.start()
+            _pipe(conn, back)
+            relay.join(timeout=5)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except (socket.timeout, OSError):
+                continue
+            opened.append(conn)
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for sock in opened:
+            with contextlib.suppress(OSError):
+                sock.close()
+        server.close()

@@ -96,7 +96,7 @@ def test_the_enumerated_suites_are_exactly_those_s_client_finds_one_per_handshak
     assert frozenset(surface.accepted_suites) == ground_truth[version]
 
 
-def test_each_version_costs_one_connection_per_accepted_suite_plus_one_per_refused_bundle(
+def test_each_version_costs_one_connection_per_accepted_suite_and_refused_bundle_plus_one_confirmation(
     permissive_surface: Tuple[TlsSurface, int],
 ) -> None:
     surface, calls = permissive_surface
@@ -105,10 +105,12 @@ def test_each_version_costs_one_connection_per_accepted_suite_plus_one_per_refus
         candidates = len(REGISTRY.for_version(version_surface.version))
         accepted = len(version_surface.accepted_suites)
         refused_bundles = math.ceil((candidates - accepted) / MAX_SUITES_PER_HELLO)
-        assert version_surface.connections == accepted + refused_bundles
+        assert version_surface.connections == accepted + refused_bundles + 1
+        assert [a.confirmation for a in version_surface.attempts].count(True) == 1
+        assert version_surface.attempts[-1].confirmation
 
 
-def test_a_tls13_only_server_costs_at_most_ten_connections_for_the_full_surface(
+def test_a_tls13_only_server_costs_eleven_connections_for_the_full_surface(
     pki: TestPki,
 ) -> None:
     context = server_context(pki, minimum=ssl.TLSVersion.TLSv1_3, maximum=ssl.TLSVersion.TLSv1_3)
@@ -116,7 +118,9 @@ def test_a_tls13_only_server_costs_at_most_ten_connections_for_the_full_surface(
         surface, calls = enumerate_all(server.address)
         accepted_by_server = server.accepted
     assert calls == accepted_by_server == surface.connections
-    assert calls <= 10
+    # Three refused versions and TLS 1.3's refused rest, each refusal confirmed once (8), plus
+    # the three suites the server accepts.
+    assert calls == 11
     assert [v.status for v in surface.versions] == [
         VersionStatus.REFUSED, VersionStatus.REFUSED, VersionStatus.REFUSED, VersionStatus.ACCEPTED
     ]
@@ -152,8 +156,8 @@ def test_a_version_below_the_servers_minimum_is_refused_with_its_alert_as_eviden
         )
     tls10 = surface.for_version(TlsVersion.TLSv1_0)
     assert tls10.status is VersionStatus.REFUSED
-    assert tls10.connections == 1
-    assert tls10.attempts[0].outcome == ServerAlert(2, 70, "protocol_version")
+    assert tls10.connections == 2  # the refusal, and its confirmation on a fresh connection
+    assert [a.outcome for a in tls10.attempts] == [ServerAlert(2, 70, "protocol_version")] * 2
     assert "protocol_version" in tls10.reason
 
 
@@ -175,13 +179,14 @@ def test_every_hello_offers_at_most_128_suites_and_together_all_the_registry_kno
     tls12 = surface.for_version(TlsVersion.TLSv1_2)
     suites = [[c for c in hello if c != TLS_EMPTY_RENEGOTIATION_INFO_SCSV] for hello in offered]
     assert all(len(hello) <= MAX_SUITES_PER_HELLO for hello in suites)
-    assert sorted(c for hello in suites for c in hello) == [
+    assert suites[-1] == suites[-2], "the final refusal is confirmed by offering the same bundle again"
+    assert sorted(c for hello in suites[:-1] for c in hello) == [
         s.code for s in REGISTRY.for_version(TlsVersion.TLSv1_2)
     ]
     assert tls12.status is VersionStatus.REFUSED
     assert tls12.reason == (
         f"none of the {len(REGISTRY.for_version(TlsVersion.TLSv1_2))} TLSv1.2 suites accepted, "
-        f"offered in {len(offered)} ClientHellos, each answered with fatal alert 40 "
+        f"offered in {len(offered)} ClientHellos (the last bundle twice), each answered with fatal alert 40 "
         "(handshake_failure)"
     )
 

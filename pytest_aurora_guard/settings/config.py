@@ -31,6 +31,10 @@ from .endpoints import ConnectTo, Endpoint, Engine, apply_connect_to, parse_conn
 from .sources import RawSetting, _ConfigLike, ini_relative_path, resolve, split_list
 
 DEFAULT_TIMEOUT = 10.0
+# Long enough for the slowest honest endpoint we know (a cross-region MySQL at ~40 connections
+# of a few hundred ms each), short enough that a server trickling bytes just inside
+# --aurora-timeout on every step cannot hold the pipeline for many minutes.
+DEFAULT_ENDPOINT_BUDGET = 120.0
 DEFAULT_PROBE_USER = "pytest_aurora_guard_probe"
 DEFAULT_DBNAME = "postgres"
 
@@ -92,6 +96,9 @@ ALLOWLIST = OptionSpec("--aurora-cipher-allowlist", "AURORA_GUARD_CIPHER_ALLOWLI
                        "per line (default: TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384).")
 TIMEOUT = OptionSpec("--aurora-timeout", "AURORA_GUARD_TIMEOUT", "aurora_timeout",
                      "Seconds allowed for each network step (default 10).")
+ENDPOINT_BUDGET = OptionSpec("--aurora-endpoint-budget", "AURORA_GUARD_ENDPOINT_BUDGET", "aurora_endpoint_budget",
+                             "Seconds allowed for all the probing of one endpoint together (default 120); "
+                             "when it runs out, the checks still waiting are errors naming the budget.")
 USER = OptionSpec("--aurora-user", "AURORA_GUARD_USER", "aurora_user",
                   "Database user for the driver-level checks (enables them).")
 DBNAME = OptionSpec("--aurora-dbname", "AURORA_GUARD_DBNAME", "aurora_dbname",
@@ -168,8 +175,8 @@ ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
                                 "let --update-cipher-baseline run where a CI variable is set; the run still "
                                 "fails if any baseline changed, listing the changes for review")
 
-ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, USER, DBNAME, PASSWORD, CA_BUNDLE, PROXY_CA_BUNDLE,
-               SECRET_ID, IAM_AUTH, REQUIRE)
+ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, ENDPOINT_BUDGET, USER, DBNAME, PASSWORD, CA_BUNDLE,
+               PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -180,6 +187,7 @@ class GuardSettings:
     min_tls: TlsVersion = TlsVersion.TLSv1_3
     allowlist: CipherAllowlist = field(default_factory=default_allowlist)
     timeout: float = DEFAULT_TIMEOUT
+    endpoint_budget: float = DEFAULT_ENDPOINT_BUDGET
     user: Optional[str] = None
     dbname: Optional[str] = None
     password: Optional[Secret] = None
@@ -257,14 +265,22 @@ def _parse_flag(value: Any) -> bool:
     raise ConfigurationError(f"{value!r} is not a yes/no value; use true or false")
 
 
-def parse_timeout(value: Any) -> float:
+def _seconds(value: Any, what: str, maximum: float) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         raise ConfigurationError(f"{value!r} is not a number of seconds") from None
-    if not math.isfinite(seconds) or not 0 < seconds <= 600:
-        raise ConfigurationError(f"{value!r}: the timeout must be more than 0 and at most 600 seconds")
+    if not math.isfinite(seconds) or not 0 < seconds <= maximum:
+        raise ConfigurationError(f"{value!r}: {what} must be more than 0 and at most {maximum:g} seconds")
     return seconds
+
+
+def parse_timeout(value: Any) -> float:
+    return _seconds(value, "the timeout", 600)
+
+
+def parse_endpoint_budget(value: Any) -> float:
+    return _seconds(value, "the endpoint budget", 3600)
 
 
 def parse_min_tls(value: Any) -> TlsVersion:
@@ -369,6 +385,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
         min_tls=_validated(get(MIN_TLS), parse_min_tls, TlsVersion.TLSv1_3),
         allowlist=allowlist,
         timeout=_validated(get(TIMEOUT), parse_timeout, DEFAULT_TIMEOUT),
+        endpoint_budget=_validated(get(ENDPOINT_BUDGET), parse_endpoint_budget, DEFAULT_ENDPOINT_BUDGET),
         user=str(user_raw.value) if user_raw is not None else None,
         dbname=str(dbname_raw.value) if dbname_raw is not None else None,
         password=password,

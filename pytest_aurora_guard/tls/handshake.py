@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+import threading
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from ..wire.net import Deadline, NetworkError
+from ..wire.net import Deadline, NetworkError, close_quietly
 from .hello import REFUSAL_ALERTS
 from .versions import TlsVersion
 
@@ -71,6 +73,12 @@ class HandshakeInconclusive:
 HandshakeOutcome = Union[HandshakeCompleted, HandshakeRefused, HandshakeNotOffered, HandshakeInconclusive]
 
 
+# Everything the local OpenSSL has, the NULL-encryption suites included (COMPLEMENTOFALL), at
+# security level 0 so that short keys, SHA-1 signatures and TLS 1.0/1.1 are allowed: a second
+# witness of "refused" must not be refused for its own scruples (OpenSSL ciphers(1)).
+EVERY_LOCAL_SUITE = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
+
+
 class TlsContexts:
     """Client contexts built once per run.
 
@@ -78,19 +86,71 @@ class TlsContexts:
     DeprecationWarning that we silence with ``warnings.catch_warnings``, which is not thread-safe.
     None of these contexts verify certificates: the probes send no credentials; the driver
     checks that do send credentials verify (see ``engines.postgresql`` / ``engines.mysql``).
+
+    The capped contexts are the independent second witness of every refusal: the system
+    OpenSSL through Python's ``ssl``, offering exactly one version, every local suite, and
+    OpenSSL's own default client groups (x25519, secp256r1, x448, secp521r1, secp384r1,
+    ffdhe2048-8192 in OpenSSL 3.0; Python has no API to change them, and we want them as
+    OpenSSL's client sends them).
     """
 
     def __init__(self) -> None:
         self._capped: dict[TlsVersion, Union[ssl.SSLContext, HandshakeNotOffered]] = {}
+        # One more context per version whose cipher list is set per handshake (under the lock):
+        # "every local suite except those already seen accepted", known only after enumeration.
+        self._excluding: dict[TlsVersion, Union[ssl.SSLContext, HandshakeNotOffered]] = {}
+        self._lock = threading.Lock()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             for version in TlsVersion:
                 self._capped[version] = _capped_context(version)
+                self._excluding[version] = _capped_context(version)
             self.modern = _unverified(ssl.create_default_context())
 
     def capped(self, version: TlsVersion) -> Union[ssl.SSLContext, HandshakeNotOffered]:
         """A context offering exactly ``version`` with every suite the local library has."""
         return self._capped[version]
+
+    def can_offer(self, version: TlsVersion) -> bool:
+        return not isinstance(self._capped[version], HandshakeNotOffered)
+
+    def witness(
+        self,
+        sock: socket.socket,
+        version: TlsVersion,
+        *,
+        excluding: Iterable[str],
+        server_name: Optional[str],
+        deadline: Deadline,
+    ) -> HandshakeOutcome:
+        """A full handshake at exactly ``version`` offering every local suite but ``excluding``
+        (OpenSSL names); the socket is closed afterwards. TLS 1.3 suites cannot be excluded:
+        Python's ``ssl`` has no API for them (``set_ciphers`` covers TLS 1.2 and older)."""
+        context = self._excluding[version]
+        if isinstance(context, HandshakeNotOffered):
+            close_quietly(sock)
+            return context
+        names = sorted(set(excluding))
+        spec = ":".join(["ALL:COMPLEMENTOFALL", *(f"!{name}" for name in names), "@SECLEVEL=0"])
+        try:
+            with self._lock:
+                # SSL_new copies the context's cipher list, so once wrapped the socket keeps its
+                # own list while the next witness sets another.
+                try:
+                    context.set_ciphers(spec)
+                except ssl.SSLError:
+                    close_quietly(sock)
+                    return HandshakeNotOffered(
+                        version, f"the local TLS library has no {version.label} suite besides the "
+                                 f"{len(names)} already seen accepted")
+                tls = _wrap(sock, context, server_name, deadline)
+        except NetworkError as exc:
+            close_quietly(sock)
+            return HandshakeInconclusive("timeout", f"TLS handshake not started: {exc}")
+        outcome, session = _complete(tls, context, deadline)
+        if session is not None:
+            close_quietly(session)
+        return outcome
 
 
 def _unverified(context: ssl.SSLContext) -> ssl.SSLContext:
@@ -106,10 +166,10 @@ def _capped_context(version: TlsVersion) -> Union[ssl.SSLContext, HandshakeNotOf
     try:
         context.minimum_version = version.ssl_module_version
         context.maximum_version = version.ssl_module_version
-        if version < TlsVersion.TLSv1_3:
-            # Offer everything the library has, including suites a modern client would not,
-            # so that "refused" means the server refuses the version, not our suite list.
-            context.set_ciphers("ALL:@SECLEVEL=0")
+        # Offer everything the library has, including suites a modern client would not, so that
+        # "refused" means the server refuses the version, not our suite list. The security level
+        # applies to TLS 1.3 too (certificate key sizes), so it is lowered for every version.
+        context.set_ciphers(EVERY_LOCAL_SUITE)
     except (ValueError, ssl.SSLError) as exc:
         return HandshakeNotOffered(version, str(exc))
     return context
@@ -127,10 +187,20 @@ def handshake(
     The caller owns both sockets and must close them.
     """
     try:
-        sock.settimeout(deadline.remaining())
-        tls = context.wrap_socket(sock, server_hostname=server_name, do_handshake_on_connect=False)
+        tls = _wrap(sock, context, server_name, deadline)
     except NetworkError as exc:
         return HandshakeInconclusive("timeout", f"TLS handshake not started: {exc}"), None
+    return _complete(tls, context, deadline)
+
+
+def _wrap(sock: socket.socket, context: ssl.SSLContext, server_name: Optional[str],
+          deadline: Deadline) -> ssl.SSLSocket:
+    sock.settimeout(deadline.remaining())
+    return context.wrap_socket(sock, server_hostname=server_name, do_handshake_on_connect=False)
+
+
+def _complete(tls: ssl.SSLSocket, context: ssl.SSLContext,
+              deadline: Deadline) -> tuple[HandshakeOutcome, Optional[ssl.SSLSocket]]:
     # wrap_socket took over the file descriptor: on every failure path the TLS socket is closed.
     failure: Optional[HandshakeOutcome] = None
     try:

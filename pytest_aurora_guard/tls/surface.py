@@ -65,6 +65,9 @@ class Attempt:
 
     offered: Tuple[int, ...]
     outcome: AttemptOutcome
+    # True when this connection re-offered the bundle of a refusal that would have ended the
+    # version's enumeration, to confirm it before believing it.
+    confirmation: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,23 +156,26 @@ def _refusal(outcome: AttemptOutcome, version: TlsVersion) -> Optional[str]:
     """Why ``outcome`` is positive evidence that nothing offered is accepted, or None."""
     if isinstance(outcome, ServerAlert) and outcome.description in REFUSAL_ALERTS:
         return outcome.describe()
-    if (
-        isinstance(outcome, UnofferedChoice)
-        and version <= TlsVersion.TLSv1_2
-        and not outcome.is_hello_retry
-        and outcome.version < version
-    ):
+    if isinstance(outcome, UnofferedChoice) and not outcome.is_hello_retry and outcome.version < version:
         # RFC 5246 §7.4.1.3: server_version is the lower of the client's and the highest the
-        # server supports, so an older version in reply proves the offered one is not spoken.
+        # server supports; RFC 8446 §4.2.1: a server that negotiates TLS 1.2 or older ignores
+        # supported_versions. Either way an older version in reply proves the offered one is not
+        # spoken, and the older one is accepted: that is kept as evidence (``older_versions_chosen``).
         return f"server answered in {version_name(outcome.version)}, its highest version"
     return None
+
+
+def _ends_with_version_refusal(outcome: AttemptOutcome) -> bool:
+    return (isinstance(outcome, ServerAlert) and outcome.description == PROTOCOL_VERSION_ALERT) or isinstance(
+        outcome, UnofferedChoice)
 
 
 def _probe_version(
     open_tls_ready: Callable[[], socket.socket],
     version: TlsVersion,
     server_name: Optional[str],
-    timeout: float,
+    timeout: Callable[[], float],
+    confirm_final_refusal: bool,
 ) -> VersionSurface:
     remaining = _candidates(version)
     total = len(remaining)
@@ -182,10 +188,22 @@ def _probe_version(
             _choice_order_complete(attempts, accepted),
         )
 
+    def unresolved(outcome: AttemptOutcome, bundle: Sequence[int], why: str = "") -> VersionSurface:
+        what = (
+            f"{len(remaining)} of {total} {version.label} suites left unresolved"
+            if accepted
+            else f"no {version.label} suite resolved"
+        )
+        return finish(
+            VersionStatus.ACCEPTED if accepted else VersionStatus.INCONCLUSIVE,
+            False,
+            f"{what}: offering {len(bundle)} suites got {outcome.describe()}{why}",
+        )
+
     refusals: List[str] = []
     while remaining:
         bundle = tuple(remaining[:MAX_SUITES_PER_HELLO])
-        outcome = _offer(open_tls_ready, version, bundle, server_name, timeout)
+        outcome = _offer(open_tls_ready, version, bundle, server_name, timeout())
         attempts.append(Attempt(bundle, outcome))
         if isinstance(outcome, ServerChose):
             accepted.append(outcome.suite_code)
@@ -193,22 +211,23 @@ def _probe_version(
             continue
         refusal = _refusal(outcome, version)
         if refusal is None:
-            what = (
-                f"{len(remaining)} of {total} {version.label} suites left unresolved"
-                if accepted
-                else f"no {version.label} suite resolved"
-            )
-            return finish(
-                VersionStatus.ACCEPTED if accepted else VersionStatus.INCONCLUSIVE,
-                False,
-                f"{what}: offering {len(bundle)} suites got {outcome.describe()}",
-            )
-        is_version_refusal = (
-            isinstance(outcome, ServerAlert) and outcome.description == PROTOCOL_VERSION_ALERT
-        ) or isinstance(outcome, UnofferedChoice)
+            return unresolved(outcome, bundle)
+        is_version_refusal = _ends_with_version_refusal(outcome)
+        if confirm_final_refusal and (is_version_refusal or len(bundle) == len(remaining)):
+            # The refusal would end this version's enumeration: believe it only if a fresh
+            # connection (perhaps another backend behind the same name) says the same.
+            again = _offer(open_tls_ready, version, bundle, server_name, timeout())
+            attempts.append(Attempt(bundle, again, confirmation=True))
+            if isinstance(again, ServerChose):
+                accepted.append(again.suite_code)
+                remaining.remove(again.suite_code)
+                continue
+            if _refusal(again, version) is None:
+                return unresolved(again, bundle, f", after {refusal} on the previous connection")
         if is_version_refusal and not accepted:
+            again_text = " (twice, on fresh connections)" if attempts[-1].confirmation else ""
             return finish(
-                VersionStatus.REFUSED, True, f"{version.label} refused: {refusal}"
+                VersionStatus.REFUSED, True, f"{version.label} refused: {refusal}{again_text}"
             )
         if is_version_refusal:
             # A server that chose suites in this version and then disowns it: not evidence.
@@ -227,11 +246,12 @@ def _probe_version(
             True,
             f"{len(accepted)} of {total} {version.label} suites accepted{rest}",
         )
+    twice = " (the last bundle twice)" if attempts and attempts[-1].confirmation else ""
     return finish(
         VersionStatus.REFUSED,
         True,
         f"none of the {total} {version.label} suites accepted, offered in "
-        f"{len(attempts)} ClientHellos, each answered with {refusals[-1]}"
+        f"{len(attempts)} ClientHellos{twice}, each answered with {refusals[-1]}"
         if len(set(refusals)) == 1
         else f"none of the {total} {version.label} suites accepted: {'; '.join(refusals)}",
     )
@@ -254,16 +274,29 @@ def _offer(
         )
 
 
+def _constant(value: float) -> Callable[[], float]:
+    return lambda: value
+
+
 def enumerate_surface(
     open_tls_ready: Callable[[], socket.socket],
     *,
     versions: Sequence[TlsVersion],
     server_name: Optional[str],
-    timeout: float,
+    timeout: Union[float, Callable[[], float]],
+    confirm_final_refusal: Union[bool, Callable[[TlsVersion], bool]] = True,
 ) -> TlsSurface:
     """Probe each of ``versions`` in turn; ``open_tls_ready`` opens one NEW connection per call
-    and brings it to the point where a ClientHello is expected (STARTTLS done)."""
+    and brings it to the point where a ClientHello is expected (STARTTLS done).
+
+    ``timeout`` bounds each ClientHello exchange (a callable is asked before each one, so that a
+    caller can shrink it to what is left of an overall budget). ``confirm_final_refusal`` says,
+    per version, whether the refusal that ends the enumeration is re-offered on a fresh
+    connection; a caller that has an independent second witness for that version may skip it.
+    """
+    step = timeout if callable(timeout) else _constant(float(timeout))
+    confirm = confirm_final_refusal if callable(confirm_final_refusal) else (lambda _: confirm_final_refusal)
     return TlsSurface(
         server_name,
-        tuple(_probe_version(open_tls_ready, v, server_name, timeout) for v in versions),
+        tuple(_probe_version(open_tls_ready, v, server_name, step, confirm(v)) for v in versions),
     )

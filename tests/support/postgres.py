@@ -47,6 +47,9 @@ class PgProfile(enum.Enum):
     IN_BETWEEN = "in_between"  # plaintext refused, TLS 1.2 allowed with two ECDHE-GCM suites
     NO_TLS = "no_tls"  # ssl=off: answers 'N' to SSLRequest
     CERTIFICATES = "certificates"  # as HARDENED, but loads whatever certificate it is given (RSA-1024, SHA-1)
+    # TLS 1.0-1.2 whose only ECDHE group is secp521r1: accepted old TLS that a hello offering
+    # fewer groups than OpenSSL's client misreads as refused (issue 15).
+    P521_OLD_TLS = "p521_old_tls"
 
 
 _HBA_TLS_ONLY = """\
@@ -78,6 +81,11 @@ _PROFILE_SETTINGS: dict[PgProfile, tuple[dict[str, str], str]] = {
     ),
     PgProfile.NO_TLS: ({"ssl": "off"}, _HBA_ANY_TRANSPORT),
     PgProfile.CERTIFICATES: ({"ssl": "on", "ssl_min_protocol_version": "'TLSv1.3'"}, _HBA_TLS_ONLY),
+    PgProfile.P521_OLD_TLS: (
+        {"ssl": "on", "ssl_min_protocol_version": "'TLSv1'", "ssl_ciphers": "'ECDHE:@SECLEVEL=0'",
+         "ssl_ecdh_curve": "'secp521r1'"},
+        _HBA_TLS_ONLY,
+    ),
 }
 
 
@@ -166,7 +174,8 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> Runni
         data.chmod(0o700)
         log = directory / "server.log"
         env = dict(os.environ)
-        if profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN, PgProfile.CERTIFICATES):
+        if profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN, PgProfile.CERTIFICATES,
+                       PgProfile.P521_OLD_TLS):
             env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER,
                                                          weak_certificates=profile is PgProfile.CERTIFICATES))
         started = subprocess.run(
