@@ -77,7 +77,7 @@ def hello(
 def test_a_tls13_server_names_the_one_suite_it_allows(pki: TestPki) -> None:
     with OpenSslServer(pki, min_protocol="TLSv1.3", ciphersuites="TLS_AES_256_GCM_SHA384") as srv:
         outcome = hello(srv.address, version=TlsVersion.TLSv1_3, suites=ALL_TLS13)
-    assert outcome == ServerChose(TlsVersion.TLSv1_3, 0x1302, is_hello_retry=False)
+    assert outcome == ServerChose(TlsVersion.TLSv1_3, 0x1302, is_hello_retry=False, group=0x001D)
 
 
 def test_a_p256_only_server_like_postgresql_takes_our_p256_key_share_without_retry(
@@ -85,17 +85,17 @@ def test_a_p256_only_server_like_postgresql_takes_our_p256_key_share_without_ret
 ) -> None:
     with OpenSslServer(pki, min_protocol="TLSv1.3", groups="P-256") as srv:
         outcome = hello(srv.address, version=TlsVersion.TLSv1_3, suites=[0x1301])
-    assert outcome == ServerChose(TlsVersion.TLSv1_3, 0x1301, is_hello_retry=False)
+    assert outcome == ServerChose(TlsVersion.TLSv1_3, 0x1301, is_hello_retry=False, group=0x0017)
 
 
-def test_a_server_wanting_another_group_answers_hello_retry_request_naming_the_suite(
+def test_a_server_wanting_another_group_gets_its_key_share_in_a_second_hello_on_the_same_connection(
     pki: TestPki,
 ) -> None:
     with OpenSslServer(
         pki, min_protocol="TLSv1.3", groups="P-384", ciphersuites="TLS_CHACHA20_POLY1305_SHA256"
     ) as srv:
         outcome = hello(srv.address, version=TlsVersion.TLSv1_3, suites=ALL_TLS13)
-    assert outcome == ServerChose(TlsVersion.TLSv1_3, 0x1303, is_hello_retry=True)
+    assert outcome == ServerChose(TlsVersion.TLSv1_3, 0x1303, False, group=0x0018, after_retry=True)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_a_python_ssl_tls13_only_server_chooses_a_tls13_suite(pki: TestPki) -> N
     )
     with PythonTlsServer(context) as srv:
         outcome = hello(srv.address, version=TlsVersion.TLSv1_3, suites=[0x1303])
-    assert outcome == ServerChose(TlsVersion.TLSv1_3, 0x1303, False)
+    assert outcome == ServerChose(TlsVersion.TLSv1_3, 0x1303, False, group=0x001D)
 
 
 def test_a_tls13_hello_to_a_tls12_only_server_is_refused_not_downgraded(pki: TestPki) -> None:
@@ -216,13 +216,13 @@ def capture_hello(
     return seen[0]
 
 
-def test_a_tls13_hello_offers_only_tls13_in_supported_versions_and_no_scsv(
+def test_a_tls13_hello_offers_only_tls13_in_supported_versions_and_the_scsv_as_openssl_does(
     raw_peer: Peer,
 ) -> None:
     view = parse_client_hello(capture_hello(raw_peer, TlsVersion.TLSv1_3))
     assert view.legacy_version == 0x0303
     assert view.extensions[43] == b"\x02\x03\x04"
-    assert TLS_EMPTY_RENEGOTIATION_INFO_SCSV not in view.suites
+    assert view.suites == (RSA_AES256_SHA, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 
 
 @pytest.mark.parametrize(

@@ -23,11 +23,9 @@ import struct
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, x25519
-
 from ..errors import ConfigurationError, ProbeError
 from ..wire.net import Deadline, NetworkError, recv_exact
+from .groups import INITIAL_KEY_SHARES, group_name, key_share, offered_groups
 from .versions import TlsVersion
 
 # Record content types (RFC 8446 §5.1, RFC 5246 §6.2.1).
@@ -68,31 +66,28 @@ _EXT_EC_POINT_FORMATS = 11  # RFC 8422 §5.1.2
 _EXT_SIGNATURE_ALGORITHMS = 13  # RFC 5246 §7.4.1.4.1, RFC 8446 §4.2.3
 _EXT_ALPN = 16  # RFC 7301
 _EXT_PADDING = 21  # RFC 7685
+_EXT_ENCRYPT_THEN_MAC = 22  # RFC 7366
 _EXT_EXTENDED_MASTER_SECRET = 23  # RFC 7627
+_EXT_SESSION_TICKET = 35  # RFC 5077
 _EXT_SUPPORTED_VERSIONS = 43  # RFC 8446 §4.2.1
+_EXT_COOKIE = 44  # RFC 8446 §4.2.2
+_EXT_PSK_KEY_EXCHANGE_MODES = 45  # RFC 8446 §4.2.9
 _EXT_KEY_SHARE = 51  # RFC 8446 §4.2.8
 
-# Named groups (RFC 8446 §4.2.7, RFC 7919). x25519 is what most servers prefer; secp256r1 is the
-# only group PostgreSQL offers by default (ssl_ecdh_curve = prime256v1); secp384r1 is common on
-# hardened servers; ffdhe2048 lets an RFC 7919 server pick a DHE suite for us in TLS 1.2.
-GROUP_X25519 = 0x001D
-GROUP_SECP256R1 = 0x0017
-GROUP_SECP384R1 = 0x0018
-GROUP_FFDHE2048 = 0x0100
-_SUPPORTED_GROUPS = (GROUP_X25519, GROUP_SECP256R1, GROUP_SECP384R1, GROUP_FFDHE2048)
-
 # Every signature scheme a server might need for its certificate, weak ones included: we probe
-# what the server accepts, so we must not be the reason a suite is refused (RFC 8446 §4.2.3,
-# RFC 5246 §7.4.1.4.1 for the SHA-1/SHA-224 and DSA codes).
+# what the server accepts, so we must not be the reason a suite is refused. Exactly OpenSSL
+# 3.0's client list at @SECLEVEL=0, in its order (as `openssl s_client -tls1_2 -cipher
+# ALL:@SECLEVEL=0` sends it; SHA-1 and SHA-224 included, RFC 5246 §7.4.1.4.1), then the
+# brainpool TLS 1.3 schemes (RFC 8734) that OpenSSL 3.2 added.
 _SIGNATURE_SCHEMES = (
     0x0403, 0x0503, 0x0603,  # ecdsa_secp256r1_sha256, _secp384r1_sha384, _secp521r1_sha512
     0x0807, 0x0808,  # ed25519, ed448
-    0x0804, 0x0805, 0x0806,  # rsa_pss_rsae_sha256/384/512
     0x0809, 0x080A, 0x080B,  # rsa_pss_pss_sha256/384/512
+    0x0804, 0x0805, 0x0806,  # rsa_pss_rsae_sha256/384/512
     0x0401, 0x0501, 0x0601,  # rsa_pkcs1_sha256/384/512
-    0x0303, 0x0301, 0x0302,  # sha224 with ecdsa, rsa, dsa
-    0x0203, 0x0201, 0x0202,  # sha1 with ecdsa, rsa, dsa
+    0x0303, 0x0203, 0x0301, 0x0201, 0x0302, 0x0202,  # ecdsa, rsa, dsa with sha224 and sha1
     0x0402, 0x0502, 0x0602,  # dsa with sha256/384/512
+    0x081A, 0x081B, 0x081C,  # ecdsa_brainpoolP256r1tls13_sha256, P384r1_sha384, P512r1_sha512
 )
 
 # Alerts that mean "not with what you offered": handshake_failure (no common suite, RFC 5246
@@ -161,15 +156,24 @@ def version_name(wire_version: int) -> str:
 
 @dataclass(frozen=True)
 class ServerChose:
-    """The server answered with a ServerHello (or HelloRetryRequest) for what we offered."""
+    """The server answered with a ServerHello (or HelloRetryRequest) for what we offered.
+
+    ``group`` is the TLS 1.3 key exchange group it chose (None before TLS 1.3, where the group
+    travels in ServerKeyExchange, after the certificate); ``after_retry`` says the ServerHello
+    came after a HelloRetryRequest for that group, answered on the same connection.
+    """
 
     version: TlsVersion
     suite_code: int
     is_hello_retry: bool
+    group: Optional[int] = None
+    after_retry: bool = False
 
     def describe(self) -> str:
         kind = "HelloRetryRequest" if self.is_hello_retry else "ServerHello"
-        return f"{kind}: {self.version.label}, cipher suite 0x{self.suite_code:04X}"
+        group = f", group {group_name(self.group)}" if self.group is not None else ""
+        retry = " (after a HelloRetryRequest)" if self.after_retry else ""
+        return f"{kind}: {self.version.label}, cipher suite 0x{self.suite_code:04X}{group}{retry}"
 
 
 @dataclass(frozen=True)
@@ -281,18 +285,103 @@ def _is_dns_name(server_name: str) -> bool:
     return False
 
 
-def _key_shares() -> bytes:
-    # RFC 8446 §4.2.8: one KeyShareEntry per group. We never finish the handshake, so the
-    # private halves are discarded, but the points are real: a server may validate them.
-    x25519_public = x25519.X25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )  # 32 bytes (RFC 8446 §4.2.8.2)
-    p256_public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )  # 65 bytes: 0x04 || X || Y (RFC 8446 §4.2.8.2)
-    entries = struct.pack("!H", GROUP_X25519) + _u16_prefixed(x25519_public)
-    entries += struct.pack("!H", GROUP_SECP256R1) + _u16_prefixed(p256_public)
-    return _u16_prefixed(entries)
+@dataclass(frozen=True)
+class ClientHello:
+    """What stays the same between a ClientHello and its retry (RFC 8446 §4.1.2: the second
+    hello repeats the first except for key_share, cookie and padding)."""
+
+    version: TlsVersion
+    suites: Tuple[int, ...]  # as sent, the renegotiation SCSV included
+    host: Optional[bytes]  # the SNI host name, IDNA-encoded; None for IP literals
+    alpn: Tuple[str, ...]
+    random: bytes
+    session_id: bytes
+
+    @classmethod
+    def new(cls, *, version: TlsVersion, suites: Sequence[int], server_name: Optional[str],
+            alpn: Sequence[str] = ()) -> ClientHello:
+        if not suites:
+            raise ValueError("a ClientHello must offer at least one cipher suite")
+        offered = list(suites)
+        # OpenSSL's client signals secure renegotiation with the SCSV in every initial hello,
+        # TLS 1.3 ones included (RFC 5746 §3.4; seen in `openssl s_client -tls1_3` hellos).
+        if TLS_EMPTY_RENEGOTIATION_INFO_SCSV not in offered:
+            offered.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+        if len(offered) * 2 > 0xFFFE:
+            raise ValueError(f"{len(offered)} cipher suites do not fit in one ClientHello")
+        host = None
+        if server_name and _is_dns_name(server_name):
+            try:
+                host = server_name.rstrip(".").encode("idna")
+            except UnicodeError as exc:
+                raise ConfigurationError(
+                    f"{server_name!r} cannot be sent as a TLS server name (SNI): {exc}; "
+                    "give the endpoint's DNS name or an IP address"
+                ) from exc
+        # TLS 1.3 "middlebox compatibility mode" sends a 32-byte session id (RFC 8446 §D.4);
+        # earlier versions start without one.
+        session_id = os.urandom(32) if version is TlsVersion.TLSv1_3 else b""
+        return cls(version, tuple(offered), host, tuple(alpn), os.urandom(32), session_id)
+
+    @property
+    def groups(self) -> Tuple[int, ...]:
+        return offered_groups(self.version is TlsVersion.TLSv1_3)
+
+    def record(self, shares: Sequence[Tuple[int, bytes]] = (), cookie: Optional[bytes] = None,
+               retry: bool = False) -> bytes:
+        """The complete record (header included). Extensions in the order OpenSSL 3.0's client
+        sends them: server_name, ec_point_formats, supported_groups, session_ticket, ALPN,
+        encrypt_then_mac, extended_master_secret, signature_algorithms, supported_versions,
+        psk_key_exchange_modes, key_share, cookie, padding."""
+        version = self.version
+        is_tls13 = version is TlsVersion.TLSv1_3
+        extensions = b""
+        if version >= TlsVersion.TLSv1_0:  # SSLv3 has no extensions (RFC 6101) and chokes on them
+            if self.host is not None:
+                entry = struct.pack("!B", 0) + _u16_prefixed(self.host)  # name_type host_name
+                extensions += _extension(_EXT_SERVER_NAME, _u16_prefixed(entry))
+            # uncompressed, ansiX962_compressed_prime, ansiX962_compressed_char2, as OpenSSL sends
+            extensions += _extension(_EXT_EC_POINT_FORMATS, _u8_prefixed(b"\x00\x01\x02"))
+            extensions += _extension(_EXT_SUPPORTED_GROUPS, _u16_prefixed(_u16_list(self.groups)))
+            extensions += _extension(_EXT_SESSION_TICKET, b"")
+            if self.alpn:
+                names = b"".join(_u8_prefixed(p.encode("ascii")) for p in self.alpn)
+                extensions += _extension(_EXT_ALPN, _u16_prefixed(names))
+            extensions += _extension(_EXT_ENCRYPT_THEN_MAC, b"")
+            # Servers configured to require it may refuse a hello without it (RFC 7627 §5.3).
+            extensions += _extension(_EXT_EXTENDED_MASTER_SECRET, b"")
+            if version >= TlsVersion.TLSv1_2:
+                # Meaningless before TLS 1.2, and RFC 5246 §7.4.1.4.1 says not to send it there.
+                extensions += _extension(
+                    _EXT_SIGNATURE_ALGORITHMS, _u16_prefixed(_u16_list(_SIGNATURE_SCHEMES))
+                )
+            if is_tls13:
+                extensions += _extension(_EXT_SUPPORTED_VERSIONS, _u8_prefixed(_u16_list([0x0304])))
+                extensions += _extension(_EXT_PSK_KEY_EXCHANGE_MODES, _u8_prefixed(b"\x01"))  # psk_dhe_ke
+                entries = b"".join(struct.pack("!H", group) + _u16_prefixed(data) for group, data in shares)
+                extensions += _extension(_EXT_KEY_SHARE, _u16_prefixed(entries))
+                if cookie is not None:
+                    extensions += _extension(_EXT_COOKIE, _u16_prefixed(cookie))
+        # TLS 1.0-1.2 and SSLv3: client_version is the version itself and there is no
+        # supported_versions extension. RFC 8446 §4.2.1 makes a TLS 1.3-capable server without
+        # that extension negotiate by legacy_version exactly as RFC 5246 did, and servers that
+        # predate TLS 1.3 have been seen to reject unknown version extensions.
+        legacy_version = TlsVersion.TLSv1_2 if is_tls13 else version
+        body = struct.pack("!H", legacy_version) + self.random + _u8_prefixed(self.session_id)
+        body += _u16_prefixed(_u16_list(self.suites)) + _u8_prefixed(b"\x00")  # null compression only
+        if extensions:
+            # Some TLS terminators hang on ClientHellos of 256-511 bytes; pad them to 512
+            # (RFC 7685 §4, the workaround OpenSSL and browsers apply).
+            length = 4 + len(body) + 2 + len(extensions)
+            if 0x100 <= length < 0x200:
+                extensions += _extension(_EXT_PADDING, b"\x00" * max(0x200 - length - 4, 0))
+            body += _u16_prefixed(extensions)
+        handshake = struct.pack("!B", _CLIENT_HELLO) + struct.pack("!I", len(body))[1:] + body
+        # The record layer version of an initial ClientHello: 0x0301 for any TLS version, as
+        # RFC 8446 §5.1 allows and real clients send, so that old servers do not reject the
+        # record; a retry goes out as 0x0303, as OpenSSL sends it.
+        record_version = TlsVersion.TLSv1_2 if retry else min(version, TlsVersion.TLSv1_0)
+        return struct.pack("!BHH", _HANDSHAKE, record_version, len(handshake)) + handshake
 
 
 def build_client_hello(
@@ -302,76 +391,18 @@ def build_client_hello(
     server_name: Optional[str],
     alpn: Sequence[str] = (),
 ) -> bytes:
-    """The complete record (header included) of a ClientHello offering exactly ``version``.
+    """The complete record of a first ClientHello offering exactly ``version``: what OpenSSL's
+    client sends, but with every suite, group and signature scheme (see the module doc)."""
+    hello = ClientHello.new(version=version, suites=suites, server_name=server_name, alpn=alpn)
+    return hello.record(_initial_shares(hello))
 
-    TLS 1.3: legacy_version 0x0303 and supported_versions listing only 0x0304 (RFC 8446 §4.1.2,
-    §4.2.1), key shares for x25519 and secp256r1, no renegotiation SCSV.
 
-    TLS 1.0-1.2 and SSLv3: client_version is the version itself and there is **no**
-    supported_versions extension. RFC 8446 §4.2.1 makes a TLS 1.3-capable server without that
-    extension negotiate by legacy_version exactly as RFC 5246 did, and servers that predate
-    TLS 1.3 have been seen to reject unknown or oddly-valued version extensions, so leaving it
-    out is what every server understands; listing only the one version would tell a 1.3 server
-    nothing more. The renegotiation SCSV is added (RFC 5746 §3.4), as real clients send it.
-    SSLv3 hellos carry no extensions at all: RFC 6101 has none and SSLv3 servers choke on them.
-    """
-    if not suites:
-        raise ValueError("a ClientHello must offer at least one cipher suite")
-    offered = list(suites)
-    if version < TlsVersion.TLSv1_3 and TLS_EMPTY_RENEGOTIATION_INFO_SCSV not in offered:
-        offered.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
-    if len(offered) * 2 > 0xFFFE:
-        raise ValueError(f"{len(offered)} cipher suites do not fit in one ClientHello")
-
-    is_tls13 = version is TlsVersion.TLSv1_3
-    legacy_version = TlsVersion.TLSv1_2 if is_tls13 else version
-    # TLS 1.3 "middlebox compatibility mode" sends a 32-byte session id (RFC 8446 §D.4);
-    # earlier versions start without one.
-    session_id = os.urandom(32) if is_tls13 else b""
-
-    extensions = b""
-    if version >= TlsVersion.TLSv1_0:
-        if server_name and _is_dns_name(server_name):
-            try:
-                host = server_name.rstrip(".").encode("idna")
-            except UnicodeError as exc:
-                raise ConfigurationError(
-                    f"{server_name!r} cannot be sent as a TLS server name (SNI): {exc}; "
-                    "give the endpoint's DNS name or an IP address"
-                ) from exc
-            entry = struct.pack("!B", 0) + _u16_prefixed(host)  # name_type host_name
-            extensions += _extension(_EXT_SERVER_NAME, _u16_prefixed(entry))
-        extensions += _extension(_EXT_SUPPORTED_GROUPS, _u16_prefixed(_u16_list(_SUPPORTED_GROUPS)))
-        extensions += _extension(_EXT_EC_POINT_FORMATS, _u8_prefixed(b"\x00"))  # uncompressed
-        if version >= TlsVersion.TLSv1_2:
-            # Meaningless before TLS 1.2, and RFC 5246 §7.4.1.4.1 says not to send it there.
-            extensions += _extension(
-                _EXT_SIGNATURE_ALGORITHMS, _u16_prefixed(_u16_list(_SIGNATURE_SCHEMES))
-            )
-        if alpn:
-            names = b"".join(_u8_prefixed(p.encode("ascii")) for p in alpn)
-            extensions += _extension(_EXT_ALPN, _u16_prefixed(names))
-        if is_tls13:
-            extensions += _extension(_EXT_SUPPORTED_VERSIONS, _u8_prefixed(_u16_list([0x0304])))
-            extensions += _extension(_EXT_KEY_SHARE, _key_shares())
-        else:
-            # Servers configured to require it may refuse a hello without it (RFC 7627 §5.3).
-            extensions += _extension(_EXT_EXTENDED_MASTER_SECRET, b"")
-
-    body = struct.pack("!H", legacy_version) + os.urandom(32) + _u8_prefixed(session_id)
-    body += _u16_prefixed(_u16_list(offered)) + _u8_prefixed(b"\x00")  # null compression only
-    if extensions:
-        # Some TLS terminators hang on ClientHellos of 256-511 bytes; pad them to 512
-        # (RFC 7685 §4, the workaround OpenSSL and browsers apply).
-        length = 4 + len(body) + 2 + len(extensions)
-        if 0x100 <= length < 0x200:
-            extensions += _extension(_EXT_PADDING, b"\x00" * max(0x200 - length - 4, 0))
-        body += _u16_prefixed(extensions)
-    handshake = struct.pack("!B", _CLIENT_HELLO) + struct.pack("!I", len(body))[1:] + body
-    # The record layer version of an initial ClientHello: 0x0301 for any TLS version, as
-    # RFC 8446 §5.1 allows and real clients send, so that old servers do not reject the record.
-    record_version = min(version, TlsVersion.TLSv1_0)
-    return struct.pack("!BHH", _HANDSHAKE, record_version, len(handshake)) + handshake
+def _initial_shares(hello: ClientHello) -> Tuple[Tuple[int, bytes], ...]:
+    if hello.version is not TlsVersion.TLSv1_3:
+        return ()
+    # RFC 8446 §4.2.8: one KeyShareEntry per group. We never finish the handshake, so the
+    # private halves are discarded, but the points are real: a server may validate them.
+    return tuple((group, key_share(group)) for group in INITIAL_KEY_SHARES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,6 +420,31 @@ class ParsedServerHello:
     @property
     def is_hello_retry(self) -> bool:
         return self.random == HELLO_RETRY_REQUEST_RANDOM
+
+    def extension(self, ext_type: int) -> Optional[bytes]:
+        return next((data for kind, data in self.extensions if kind == ext_type), None)
+
+    @property
+    def key_share_group(self) -> Optional[int]:
+        """The group of the ServerHello's key_share, or the group a HelloRetryRequest asks for
+        (RFC 8446 §4.2.8: KeyShareServerHello / KeyShareHelloRetryRequest)."""
+        data = self.extension(_EXT_KEY_SHARE)
+        if data is None:
+            return None
+        if len(data) < 2 or (not self.is_hello_retry and len(data) < 4):
+            raise HelloParseError(f"key_share in ServerHello is {len(data)} bytes")
+        if self.is_hello_retry and len(data) != 2:
+            raise HelloParseError(f"key_share in HelloRetryRequest is {len(data)} bytes, not 2")
+        return int.from_bytes(data[:2], "big")
+
+    @property
+    def cookie(self) -> Optional[bytes]:
+        data = self.extension(_EXT_COOKIE)
+        if data is None:
+            return None
+        if len(data) < 3 or int.from_bytes(data[:2], "big") != len(data) - 2:
+            raise HelloParseError("malformed cookie in HelloRetryRequest")
+        return data[2:]
 
     @property
     def selected_version(self) -> int:
@@ -495,7 +551,8 @@ def judge_server_hello(
             f"server selected compression method {hello.compression_method}; only null "
             "was offered",
         )
-    return ServerChose(TlsVersion(chosen), hello.suite_code, retry)
+    group = hello.key_share_group if version is TlsVersion.TLSv1_3 else None
+    return ServerChose(TlsVersion(chosen), hello.suite_code, retry, group)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,10 +595,11 @@ class _Receiver:
         return bytes(self.received[:_EVIDENCE_BYTES])
 
 
-def _read_server_hello(receiver: _Receiver, *, tolerate_warnings: bool) -> bytes:
+def _read_server_hello(receiver: _Receiver, *, tolerate_warnings: bool, after_retry: bool = False) -> bytes:
     """The body of the first handshake message, reassembled across records if fragmented."""
     handshake = b""
     warnings = 0
+    skipped_ccs = False
     while True:
         first = receiver.exactly(1)
         if first[0] not in _CONTENT_TYPES:
@@ -575,6 +633,11 @@ def _read_server_hello(receiver: _Receiver, *, tolerate_warnings: bool) -> bytes
                 continue
             name = ALERT_DESCRIPTIONS.get(description, f"unknown({description})")
             raise _Stop(ServerAlert(level, description, name))
+        if content_type == _CHANGE_CIPHER_SPEC and after_retry and not skipped_ccs and fragment == b"\x01":
+            # RFC 8446 §D.4: in compatibility mode the server sends one dummy change_cipher_spec
+            # right after its HelloRetryRequest.
+            skipped_ccs = True
+            continue
         if content_type != _HANDSHAKE:
             raise _Stop(
                 Malformed(
@@ -610,33 +673,80 @@ def send_client_hello(
     timeout: float,
     alpn: Sequence[str] = (),
 ) -> HelloOutcome:
-    """Send one ClientHello on ``sock`` and report the server's first answer to it.
+    """Send a ClientHello on ``sock`` and report the server's answer to it.
 
-    ``timeout`` bounds the whole exchange (send and every read), not each ``recv``. The socket
-    is left open and in an unspecified TLS state: close it, it cannot carry anything else.
+    A TLS 1.3 HelloRetryRequest is answered on the same connection as OpenSSL's client answers
+    it (a dummy change_cipher_spec, then the same hello with one key share for the group asked
+    for, and the cookie echoed), so that the outcome is the server's real ServerHello or refusal
+    (RFC 8446 §4.1.4). ``timeout`` bounds the whole exchange (every send and read), not each
+    ``recv``. The socket is left open in an unspecified TLS state: close it.
     """
-    hello = build_client_hello(version=version, suites=suites, server_name=server_name, alpn=alpn)
+    hello = ClientHello.new(version=version, suites=suites, server_name=server_name, alpn=alpn)
+    shares = _initial_shares(hello)
     deadline = Deadline(timeout)
     receiver = _Receiver(sock, deadline)
     previous_timeout = sock.gettimeout()
     try:
+        first = _exchange(sock, receiver, deadline, hello.record(shares), version, suites, after_retry=False)
+        if not (isinstance(first, _Parsed) and first.chose.is_hello_retry):
+            return first.chose if isinstance(first, _Parsed) else first
+        retry, parsed = first.chose, first.hello
+        group = retry.group
+        asked = f"HelloRetryRequest for group {group_name(group)}" if group is not None else ""
+        if group is None or group not in hello.groups or any(group == g for g, _ in shares):
+            # RFC 8446 §4.1.4: the group must be one we offered and did not already share.
+            why = (f"{asked}, which was not offered or already had a key share" if group is not None
+                   else "HelloRetryRequest without a key_share group")
+            return UnofferedChoice(retry.version, retry.suite_code, True, why)
         try:
-            sock.settimeout(max(deadline.remaining(), 0.001))
-            sock.sendall(hello)
-        except socket.timeout:
-            return Timeout(timeout, 0)
-        except OSError:
-            return ConnectionClosed(0, reset=True)
-        try:
-            body = _read_server_hello(
-                receiver, tolerate_warnings=version is not TlsVersion.TLSv1_3
-            )
-            parsed = parse_server_hello(body)
-            return judge_server_hello(parsed, version=version, suites=suites)
-        except _Stop as stop:
-            return stop.outcome
+            cookie = parsed.cookie
         except HelloParseError as exc:
             return Malformed(str(exc), bytes(receiver.received[:_EVIDENCE_BYTES]))
+        second_hello = _CCS_RECORD + hello.record(((group, key_share(group)),), cookie, retry=True)
+        second = _exchange(sock, receiver, deadline, second_hello, version, suites, after_retry=True)
+        if not isinstance(second, _Parsed):
+            return second
+        chose = second.chose
+        if chose.is_hello_retry:
+            return UnofferedChoice(chose.version, chose.suite_code, True, "a second HelloRetryRequest")
+        if chose.suite_code != retry.suite_code or chose.group != group:
+            return UnofferedChoice(chose.version, chose.suite_code, False,
+                                   f"the ServerHello after a {asked} and suite 0x{retry.suite_code:04X} "
+                                   f"chose suite 0x{chose.suite_code:04X}, group "
+                                   f"{group_name(chose.group) if chose.group is not None else 'none'}")
+        return ServerChose(chose.version, chose.suite_code, False, group, after_retry=True)
     finally:
         with contextlib.suppress(OSError):  # an unusable socket has nothing to restore
             sock.settimeout(previous_timeout)
+
+
+# A change_cipher_spec record (RFC 8446 §D.4), sent before a retried ClientHello as OpenSSL does.
+_CCS_RECORD = struct.pack("!BHHB", _CHANGE_CIPHER_SPEC, TlsVersion.TLSv1_2, 1, 1)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    chose: ServerChose
+    hello: ParsedServerHello
+
+
+def _exchange(sock: socket.socket, receiver: _Receiver, deadline: Deadline, data: bytes, version: TlsVersion,
+              suites: Sequence[int], *, after_retry: bool) -> Union[_Parsed, HelloOutcome]:
+    """Send ``data``, read the ServerHello that answers it; any other outcome as it is."""
+    try:
+        sock.settimeout(max(deadline.remaining(), 0.001))
+        sock.sendall(data)
+    except (socket.timeout, NetworkError):
+        return Timeout(deadline.seconds, len(receiver.received))
+    except OSError:
+        return ConnectionClosed(len(receiver.received), reset=True)
+    try:
+        body = _read_server_hello(receiver, tolerate_warnings=version is not TlsVersion.TLSv1_3,
+                                  after_retry=after_retry)
+        parsed = parse_server_hello(body)
+        judged = judge_server_hello(parsed, version=version, suites=suites)
+    except _Stop as stop:
+        return stop.outcome
+    except HelloParseError as exc:
+        return Malformed(str(exc), bytes(receiver.received[:_EVIDENCE_BYTES]))
+    return _Parsed(judged, parsed) if isinstance(judged, ServerChose) else judged

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
@@ -43,8 +44,27 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def make_pki(directory: Path, extra_names: Sequence[str] = ()) -> TestPki:
-    """Create a CA and a server certificate for loopback (and ``extra_names``) in ``directory``.
+# Server key types a test may ask for: what RDS CAs issue (RSA 2048/4096, ECC P-384) and what
+# else a self-managed server may present.
+KEY_TYPES = ("rsa2048", "rsa4096", "p256", "p384", "p521", "ed25519", "ed448")
+
+
+def _server_key(key_type: str) -> CertificateIssuerPrivateKeyTypes:
+    if key_type.startswith("rsa"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[3:]))
+    curves = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1(), "p521": ec.SECP521R1()}
+    if key_type in curves:
+        return ec.generate_private_key(curves[key_type])
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if key_type == "ed448":
+        return ed448.Ed448PrivateKey.generate()
+    raise ValueError(f"unknown key type {key_type!r}; use one of {', '.join(KEY_TYPES)}")
+
+
+def make_pki(directory: Path, extra_names: Sequence[str] = (), key_type: str = "rsa2048") -> TestPki:
+    """Create a CA and a server certificate (of ``key_type``) for loopback (and ``extra_names``) in
+    ``directory``.
 
     The CA is named like an RDS root ("Amazon RDS us-east-1 Root CA RSA2048 G1", organisation
     "pytest-aurora-guard tests") so that AWS-named endpoints routed to the local servers with
@@ -63,7 +83,7 @@ def make_pki(directory: Path, extra_names: Sequence[str] = ()) -> TestPki:
         ca_key, 0, ca_key,
     ).sign(ca_key, hashes.SHA256())
 
-    server_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    server_key = _server_key(key_type)
     server_cert = (
         x509.CertificateBuilder()
         .subject_name(_name("localhost"))
@@ -104,7 +124,7 @@ def make_pki(directory: Path, extra_names: Sequence[str] = ()) -> TestPki:
     paths.server_key.write_bytes(
         server_key.private_bytes(
             serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
     )
