@@ -42,9 +42,9 @@ from .tls.certificates import (
     verified_handshake,
 )
 from .tls.ciphers import REGISTRY
-from .tls.handshake import HandshakeCompleted, HandshakeNotOffered, TlsContexts, handshake
+from .tls.handshake import HandshakeCompleted, HandshakeInconclusive, HandshakeNotOffered, TlsContexts, handshake
 from .tls.hello import UnofferedChoice
-from .tls.surface import TlsSurface, VersionSurface, enumerate_surface
+from .tls.surface import ConnectFailed, TlsSurface, VersionSurface, enumerate_surface
 from .tls.versions import TlsVersion
 from .wire.mysql import GREETING_WAIT
 from .wire.net import Deadline, NetworkError, close_quietly, connect
@@ -439,6 +439,11 @@ class EndpointProbe:
             context = self._contexts.capped(version)
             assert isinstance(context, HandshakeNotOffered)
             return SecondWitness(attempted, version, excluded, context)
+        last = surface.attempts[-1].outcome if surface.attempts else None
+        if isinstance(last, ConnectFailed):
+            # The endpoint could not even be brought to TLS: a second attempt would only wait again.
+            return SecondWitness(attempted, version, excluded,
+                                 HandshakeInconclusive("not attempted", f"not attempted: {last.describe()}"))
         self._note_connections(1)
         deadline = self._deadline()
         sock = adapter.open_tls_ready(endpoint, deadline).sock

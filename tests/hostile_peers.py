@@ -80,13 +80,6 @@ def _read_exactly(conn: socket.socket, count: int) -> bytes:
     return data
 
 
-def _suites_offered(record: bytes) -> int:
-    body = record[9:]  # record header (5) + handshake header (4)
-    offset = 2 + 32
-    offset += 1 + body[offset]  # session id
-    return int.from_bytes(body[offset:offset + 2], "big") // 2
-
-
 def _pipe(source: socket.socket, target: socket.socket) -> None:
     with contextlib.suppress(OSError):
         while True:
@@ -98,28 +91,39 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
         target.shutdown(socket.SHUT_WR)
 
 
+# What a TLS front decides for one connection, given its number (0, 1, ...) and the ClientHello
+# record: bytes to answer instead of relaying (e.g. an alert), or None to relay to the server.
+FrontPolicy = Callable[[int, bytes], Optional[bytes]]
+
+HANDSHAKE_FAILURE = bytes([21, 3, 3, 0, 2, 2, 40])
+PROTOCOL_VERSION = bytes([21, 3, 3, 0, 2, 2, 70])
+
+
 @contextmanager
-def postgres_refusing_big_hellos(upstream: tuple[str, int], max_suites: int) -> Iterator[int]:
-    """A TLS-terminating front for a real PostgreSQL that answers every ClientHello offering more
-    than ``max_suites`` suites with a handshake_failure alert, the way some servers refuse large
-    hellos for their size alone, and relays every other connection byte for byte."""
+def tls_front(upstream: tuple[str, int], policy: FrontPolicy, *, postgres: bool) -> Iterator[int]:
+    """A front for a real server that reads each ClientHello and, as ``policy`` says, answers it
+    itself or relays the connection byte for byte (for PostgreSQL, after relaying SSLRequest/'S').
+    Stands for the load balancers and TLS terminators that make one name behave two ways."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.1)
     stop = threading.Event()
     opened: list[socket.socket] = []
+    counter = iter(range(1 << 30))
+    lock = threading.Lock()
 
     def handle(conn: socket.socket) -> None:
         conn.settimeout(5)
-        with contextlib.suppress(OSError):
-            request = _read_exactly(conn, 8)  # SSLRequest
-            back = socket.create_connection(upstream, timeout=5)
-            opened.append(back)
-            back.sendall(request)
-            conn.sendall(_read_exactly(back, 1))  # 'S'
+        with lock:
+            number = next(counter)
+        with contextlib.suppress(OSError), socket.create_connection(upstream, timeout=5) as back:
+            if postgres:
+                back.sendall(_read_exactly(conn, 8))  # SSLRequest
+                conn.sendall(_read_exactly(back, 1))  # 'S'
             header = _read_exactly(conn, 5)
             hello = header + _read_exactly(conn, int.from_bytes(header[3:5], "big"))
-            if _suites_offered(hello) > max_suites:
-                conn.sendall(bytes([21, 3, 3, 0, 2, 2, 40]))
+            answer = policy(number, hello)
+            if answer is not None:
+                conn.sendall(answer)
                 return
             back.sendall(hello)
             back.settimeout(None)
@@ -149,3 +153,16 @@ def postgres_refusing_big_hellos(upstream: tuple[str, int], max_suites: int) -> 
             with contextlib.suppress(OSError):
                 sock.close()
         server.close()
+
+
+def refusing_hellos_over(max_suites: int) -> FrontPolicy:
+    """Refuse every ClientHello offering more than ``max_suites`` suites, the way some servers
+    refuse large hellos for their size alone."""
+    return lambda _, hello: HANDSHAKE_FAILURE if suites_offered(hello) > max_suites else None
+
+
+def suites_offered(record: bytes) -> int:
+    body = record[9:]  # record header (5) + handshake header (4)
+    offset = 2 + 32
+    offset += 1 + body[offset]  # session id
+    return int.from_bytes(body[offset:offset + 2], "big") // 2

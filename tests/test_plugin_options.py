@@ -44,6 +44,8 @@ def test_an_endpoint_without_port_or_engine_is_a_usage_error(run_guard):
         (["--aurora-min-tls=SSLv3"], "SSLv3 cannot be a floor"),
         (["--aurora-timeout=0"], "the timeout must be more than 0"),
         (["--aurora-timeout=soon"], "is not a number of seconds"),
+        (["--aurora-endpoint-budget=0"], "the endpoint budget must be more than 0 and at most 3600 seconds"),
+        (["--aurora-endpoint-budget=inf"], "the endpoint budget must be more than 0"),
         (["--aurora-engine=oracle"], "invalid choice: 'oracle'"),
     ],
 )
@@ -65,6 +67,14 @@ def test_a_malformed_environment_variable_is_a_usage_error_naming_it(run_guard, 
     run = run_guard(f"--aurora-endpoint={closed_endpoint}")
     assert run.result.ret == pytest.ExitCode.USAGE_ERROR
     assert "AURORA_GUARD_TIMEOUT" in run.output
+
+
+def test_a_malformed_endpoint_budget_in_the_environment_is_a_usage_error_naming_it(run_guard, closed_endpoint,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("AURORA_GUARD_ENDPOINT_BUDGET", "two minutes")
+    run = run_guard(f"--aurora-endpoint={closed_endpoint}")
+    assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "AURORA_GUARD_ENDPOINT_BUDGET: 'two minutes' is not a number of seconds" in run.output
 
 
 def test_a_malformed_ini_value_is_a_usage_error_naming_the_key(run_guard, pytester, closed_endpoint):

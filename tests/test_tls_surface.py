@@ -296,3 +296,40 @@ def test_an_unreachable_server_is_inconclusive_with_the_connection_error() -> No
     assert isinstance(tls12.attempts[0].outcome, ConnectFailed)
     assert "ConnectionRefusedError" in tls12.reason
 
+
+
+# --- Iterative removal stays honest --------------------------------------------------------------
+
+
+def test_one_backend_saying_protocol_version_does_not_close_a_version_another_backend_speaks(
+    pki: TestPki,
+) -> None:
+    from tests.hostile_peers import PROTOCOL_VERSION, tls_front
+
+    with OpenSslServer(pki, min_protocol="TLSv1.2", max_protocol="TLSv1.2",
+                       cipher="ECDHE-RSA-AES128-GCM-SHA256") as server, \
+            tls_front(server.address, lambda number, _: PROTOCOL_VERSION if number == 0 else None,
+                      postgres=False) as port:
+        surface = enumerate_surface(Connector(("127.0.0.1", port)), versions=[TlsVersion.TLSv1_2],
+                                    server_name=None, timeout=5)
+    tls12 = surface.for_version(TlsVersion.TLSv1_2)
+    assert tls12.status is VersionStatus.ACCEPTED
+    assert tls12.accepted_suites == (0xC02F,)
+    assert tls12.attempts[0].outcome == ServerAlert(2, 70, "protocol_version")
+    assert tls12.attempts[1].confirmation
+
+
+def test_a_tls12_serverhello_to_a_tls13_offer_refuses_tls13_and_is_kept_as_tls12_evidence(
+    raw_peer: Peer,
+) -> None:
+    def answer_in_tls12(conn: socket.socket) -> None:
+        hello = parse_client_hello(read_record(conn))
+        conn.sendall(record(22, server_hello_body(version=0x0303, suite=hello.suites[0], extensions=b"")))
+
+    peer = raw_peer(answer_in_tls12)
+    surface = enumerate_surface(Connector(peer.address), versions=[TlsVersion.TLSv1_3], server_name=None,
+                                timeout=2)
+    tls13 = surface.for_version(TlsVersion.TLSv1_3)
+    assert tls13.status is VersionStatus.REFUSED
+    assert "server answered in TLSv1.2, its highest version" in tls13.reason
+    assert tls13.connections == 2  # the answer, confirmed once on a fresh connection

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.hostile_peers import postgres_refusing_big_hellos
+from tests.hostile_peers import refusing_hellos_over, tls_front
 
 BELOW_FLOOR = ("TLSv1.0", "TLSv1.1", "TLSv1.2")
 
@@ -49,8 +49,8 @@ class TestWitnessesThatDisagree:
 
     @pytest.fixture
     def run(self, run_guard, pg_in_between):
-        with postgres_refusing_big_hellos((pg_in_between.host, pg_in_between.port),
-                                          max_suites=_openssl_client_suite_count() + 1) as port:
+        with tls_front((pg_in_between.host, pg_in_between.port),
+                       refusing_hellos_over(_openssl_client_suite_count() + 1), postgres=True) as port:
             yield run_guard(f"--aurora-endpoint=postgresql://127.0.0.1:{port}", "-k", "TLSv1.2 or accepted")
 
     def test_the_version_check_fails_and_reports_both_observations(self, run):
