@@ -18,6 +18,7 @@ SERVERS = {
     "pg_weak": "postgres",
     "pg_in_between": "postgres",
     "pg_hardened": "postgres",
+    "pg_p521_old_tls": "postgres",
     "mariadb_weak": "mysql",
     "mariadb_in_between": "mysql",
     "mariadb_hardened": "mysql",

@@ -157,7 +157,12 @@ def _initdb_template(bindir: Path) -> Path:
     return _template
 
 
-def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> RunningPostgres:
+def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3, *,
+                   settings: Optional[dict[str, str]] = None,
+                   openssl: Optional[dict[str, str]] = None) -> RunningPostgres:
+    """Start a server of ``profile``; ``settings`` replace the profile's postgresql.conf TLS lines
+    and ``openssl`` the OpenSSL configuration lines it gets through OPENSSL_CONF (random
+    configurations use both)."""
     bindir = postgres_bindir()
     template = _initdb_template(bindir)
     last_error = ""
@@ -168,14 +173,16 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> Runni
         socket_dir = directory / "s"
         socket_dir.mkdir()
         port = free_port()
-        _write_config(data, socket_dir, port, profile, pki)
+        _write_config(data, socket_dir, port, profile, pki, settings)
         if is_root():
             chown_tree(directory, OS_USER)
         data.chmod(0o700)
         log = directory / "server.log"
         env = dict(os.environ)
-        if profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN, PgProfile.CERTIFICATES,
-                       PgProfile.P521_OLD_TLS):
+        if openssl is not None:
+            env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER, lines=openssl))
+        elif profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN, PgProfile.CERTIFICATES,
+                         PgProfile.P521_OLD_TLS):
             env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER,
                                                          weak_certificates=profile is PgProfile.CERTIFICATES))
         started = subprocess.run(
@@ -199,8 +206,10 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> Runni
     raise RuntimeError(f"PostgreSQL ({profile.value}) did not start:\n{last_error}")
 
 
-def _write_config(data: Path, socket_dir: Path, port: int, profile: PgProfile, pki: TestPki) -> None:
+def _write_config(data: Path, socket_dir: Path, port: int, profile: PgProfile, pki: TestPki,
+                  tls_settings: Optional[dict[str, str]]) -> None:
     settings, hba = _PROFILE_SETTINGS[profile]
+    settings = tls_settings if tls_settings is not None else settings
     cert = copy_private(pki.server_cert, data / "server.crt", OS_USER, 0o644)
     key = copy_private(pki.server_key, data / "server.key", OS_USER, 0o600)
     ca = copy_private(pki.ca_cert, data / "root.crt", OS_USER, 0o644)

@@ -7,8 +7,9 @@ import pwd
 import shutil
 import socket
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Optional
 
 
 class MaskedPassword(str):
@@ -71,20 +72,23 @@ TLS13_ALLOWLISTED_SUITES = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"
 
 
 def write_openssl_conf(directory: Path, owner: str, tls13_suites: str = TLS13_ALLOWLISTED_SUITES,
-                       weak_certificates: bool = False) -> Path:
-    """An OpenSSL config restricting the TLS 1.3 suites of a server started with OPENSSL_CONF.
+                       weak_certificates: bool = False, lines: Optional[Mapping[str, str]] = None) -> Path:
+    """An OpenSSL config for a server started with OPENSSL_CONF: by default it restricts the TLS
+    1.3 suites; ``lines`` replace that with any ``system_default`` commands (Groups, ...).
 
     ``weak_certificates`` drops the security level to 0 so that the server agrees to load an
     RSA-1024 key or a SHA-1-signed chain (OpenSSL refuses them at load time otherwise: "ee key too
     small", "ca md too weak"), as a misconfigured server elsewhere would serve them.
     """
     conf = directory / "openssl.cnf"
-    cipher_string = "CipherString = DEFAULT:@SECLEVEL=0\n" if weak_certificates else ""
+    commands = dict(lines) if lines is not None else {"Ciphersuites": tls13_suites}
+    if weak_certificates:
+        commands["CipherString"] = "DEFAULT:@SECLEVEL=0"
     conf.write_text(
         "openssl_conf = default_conf\n"
         "[default_conf]\nssl_conf = ssl_sect\n"
         "[ssl_sect]\nsystem_default = system_default_sect\n"
-        f"[system_default_sect]\nCiphersuites = {tls13_suites}\n{cipher_string}"
+        "[system_default_sect]\n" + "".join(f"{key} = {value}\n" for key, value in commands.items())
     )
     if is_root():
         chown_tree(conf, owner)
