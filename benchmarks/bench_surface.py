@@ -1,13 +1,25 @@
-"""Full TLS-surface enumeration: connections and wall time, side by side with peer scanners.
+"""The whole gate against the peer scanners, every tool timed the same way: a whole cold
+process, median of interleaved rounds, connections counted from the server's own log.
 
-    python -m benchmarks.bench_surface [--rounds 3]
+    python3 -m benchmarks.bench_surface [--rounds 5] [--before PATH] [--sslyze PATH]
 
-Starts local PostgreSQL servers (hardened: TLS 1.3 only; weak: TLS 1.0-1.3 with
-ALL:@SECLEVEL=0) and a hardened MariaDB, enumerates every version and suite with crafted
-ClientHellos, and prints the connections opened and the wall time. When sslyze, sslscan or nmap
-are on PATH (or sslyze at $SSLYZE), it runs them against the same PostgreSQL servers in the same
-run; connections are counted from the server's own log_connections lines, for us and them
-alike. Prints figures; asserts nothing.
+Starts two local PostgreSQL servers, hardened (TLS 1.3 only, allowlisted suites) and weak
+(plaintext allowed, TLS 1.0-1.3, ALL:@SECLEVEL=0), both without ssl_ca_file so that no tool
+is slowed by a CertificateRequest (sslyze otherwise spends ~5 s on client-certificate
+detection). Then, round after round, in a rotating order, it runs each tool as its
+documentation recommends for a STARTTLS PostgreSQL port:
+
+- pytest-aurora-guard: ``python3 -m pytest --aurora-endpoint=postgresql://HOST:PORT`` in an
+  empty directory (all credential-free checks); ``--before PATH`` adds the same command with
+  the package from another checkout, e.g. ``git worktree add --detach /tmp/before 57b1f37``;
+- sslscan 2: ``sslscan --starttls-psql HOST:PORT``;
+- nmap: ``--script ssl-enum-ciphers`` with a services file naming the port ``postgresql``
+  (``--datadir``; that is what makes the script speak STARTTLS) instead of ``-sV``, whose
+  service probes wait ~6 s for a banner PostgreSQL never sends;
+- sslyze 6 (``--sslyze`` or on PATH; install it in a throwaway venv): the cipher-suite scan
+  commands only (``--sslv2 ... --tlsv1_3``), which is its suite enumeration.
+
+Prints a Markdown table; asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,81 +29,90 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
-from pytest_aurora_guard.probe import ProbeRun
-from pytest_aurora_guard.settings.config import GuardSettings
-from pytest_aurora_guard.settings.endpoints import parse_endpoint
-from tests.support.mariadb import MariaDbProfile, start_mariadb
 from tests.support.pki import make_pki
 from tests.support.postgres import PgProfile, RunningPostgres, start_postgres
 
 
-def our_enumeration(endpoint: str) -> tuple[float, int, int]:
-    """Wall time, connections (our own count) and accepted suites of one full enumeration."""
-    run = ProbeRun(GuardSettings(endpoints=(parse_endpoint(endpoint),), timeout=10))
-    try:
-        probe = run.probe(run.settings.endpoints[0])
-        started = time.perf_counter()
-        surface = probe.surface()
-        elapsed = time.perf_counter() - started
-        return elapsed, probe.connections, sum(len(v.accepted_suites) for v in surface.versions)
-    finally:
-        run.close()
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    argv: list[str]
+    env: Optional[dict[str, str]] = None
 
 
-def peer_commands(port: int) -> dict[str, list[str]]:
-    commands: dict[str, list[str]] = {}
-    sslyze = os.environ.get("SSLYZE") or shutil.which("sslyze")
-    if sslyze:
-        commands["sslyze"] = [sslyze, "--starttls", "postgres", f"127.0.0.1:{port}"]
+def tools(port: int, work: Path, before: Optional[Path], sslyze: Optional[str]) -> list[Tool]:
+    repo = Path(__file__).resolve().parent.parent
+    target = f"127.0.0.1:{port}"
+    gate = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark",
+            f"--aurora-endpoint=postgresql://{target}"]
+    found = [Tool("pytest-aurora-guard", gate, {**os.environ, "PYTHONPATH": str(repo)})]
+    if before is not None:
+        found.append(Tool("pytest-aurora-guard before", gate, {**os.environ, "PYTHONPATH": str(before)}))
     if shutil.which("sslscan"):
-        commands["sslscan"] = ["sslscan", "--starttls-psql", "--no-colour", f"127.0.0.1:{port}"]
+        found.append(Tool("sslscan", ["sslscan", "--starttls-psql", "--no-colour", target]))
     if shutil.which("nmap"):
-        commands["nmap"] = ["nmap", "-Pn", "-sV", "--script", "ssl-enum-ciphers", "-p", str(port), "127.0.0.1"]
-    return commands
+        # A data directory holding only nmap-services: nmap reads every other file from its own
+        # (``--servicedb`` would imply -F, which refuses -p).
+        datadir = work / f"nmap-{port}"
+        datadir.mkdir()
+        (datadir / "nmap-services").write_text(f"postgresql\t{port}/tcp\t0.5\n")
+        found.append(Tool("nmap ssl-enum-ciphers", ["nmap", "-Pn", "-n", "--datadir", str(datadir), "--script",
+                                                   "ssl-enum-ciphers", "-p", str(port), "127.0.0.1"]))
+    if sslyze:
+        found.append(Tool("sslyze", [sslyze, "--starttls", "postgres", "--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1",
+                                     "--tlsv1_2", "--tlsv1_3", "--mozilla_config", "disable", target]))
+    return found
 
 
 def logged_connections(server: RunningPostgres) -> int:
     return (server.directory / "server.log").read_text(errors="replace").count("connection received:")
 
 
-def measure(server: RunningPostgres, work: Callable[[], object]) -> tuple[float, int]:
+def run_once(server: RunningPostgres, tool: Tool, work: Path) -> tuple[float, int, int]:
     before = logged_connections(server)
+    empty = Path(tempfile.mkdtemp(dir=work))  # the gate runs where there is no conftest or ini
     started = time.perf_counter()
-    work()
+    done = subprocess.run(tool.argv, cwd=empty, env=tool.env, capture_output=True, timeout=600, check=False)
     elapsed = time.perf_counter() - started
-    time.sleep(0.2)  # let the server write its last log line
-    return elapsed, logged_connections(server) - before
+    time.sleep(0.3)  # the server logs each connection as it accepts it
+    return elapsed, logged_connections(server) - before, done.returncode
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--before", type=Path, help="a checkout of pytest-aurora-guard to compare with")
+    parser.add_argument("--sslyze", default=os.environ.get("SSLYZE") or shutil.which("sslyze"))
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as work:
-        pki = make_pki(Path(work))
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        pki = make_pki(work / "pki")
+        rows = []
         for profile in (PgProfile.HARDENED, PgProfile.WEAK):
-            with start_postgres(profile, pki) as server:
-                ours = [our_enumeration(server.endpoint) for _ in range(args.rounds)]
-                wall = statistics.median(t for t, _, _ in ours)
-                _, logged = measure(server, lambda: our_enumeration(server.endpoint))
-                print(f"PostgreSQL {profile.value}: pytest-aurora-guard full surface: {ours[0][2]} suites accepted, "
-                      f"{ours[0][1]} connections (server log: {logged}), median {wall * 1000:.0f} ms "
-                      f"over {args.rounds} rounds")
-                for name, command in peer_commands(server.port).items():
-                    peer_time, peer_connections = measure(server, lambda c=command: subprocess.run(
-                        c, capture_output=True, timeout=600, check=False))
-                    ratio: Optional[str] = (f"{peer_time / wall:.0f}x the time, "
-                                            f"{peer_connections / max(1, logged):.1f}x the connections")
-                    print(f"    {name}: {peer_connections} connections, {peer_time * 1000:.0f} ms ({ratio})")
-        with start_mariadb(MariaDbProfile.HARDENED, pki) as mariadb:
-            ours = [our_enumeration(mariadb.endpoint) for _ in range(args.rounds)]
-            print(f"MariaDB hardened: pytest-aurora-guard full surface: {ours[0][2]} suites accepted, "
-                  f"{ours[0][1]} connections, median {statistics.median(t for t, _, _ in ours) * 1000:.0f} ms")
+            with start_postgres(profile, pki, client_ca=False) as server:
+                candidates = tools(server.port, work, args.before, args.sslyze)
+                seen: dict[str, list[tuple[float, int, int]]] = {t.name: [] for t in candidates}
+                for round_number in range(args.rounds):
+                    shift = round_number % len(candidates)
+                    for tool in candidates[shift:] + candidates[:shift]:
+                        seen[tool.name].append(run_once(server, tool, work))
+                for tool in candidates:
+                    times = [t for t, _, _ in seen[tool.name]]
+                    connections = sorted({c for _, c, _ in seen[tool.name]})
+                    codes = sorted({r for _, _, r in seen[tool.name]})
+                    rows.append((profile.value, tool.name, "/".join(map(str, connections)),
+                                 statistics.median(times), min(times), max(times), codes))
+    print(f"| server | tool | connections | median wall time | min-max | exit codes |  ({args.rounds} rounds)")
+    print("|---|---|---|---|---|---|")
+    for server_name, name, connections, median, low, high, codes in rows:
+        print(f"| {server_name} | {name} | {connections} | {median:.2f} s | {low:.2f}-{high:.2f} s | {codes} |")
 
 
 if __name__ == "__main__":

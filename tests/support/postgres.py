@@ -159,10 +159,11 @@ def _initdb_template(bindir: Path) -> Path:
 
 def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3, *,
                    settings: Optional[dict[str, str]] = None,
-                   openssl: Optional[dict[str, str]] = None) -> RunningPostgres:
+                   openssl: Optional[dict[str, str]] = None, client_ca: bool = True) -> RunningPostgres:
     """Start a server of ``profile``; ``settings`` replace the profile's postgresql.conf TLS lines
     and ``openssl`` the OpenSSL configuration lines it gets through OPENSSL_CONF (random
-    configurations use both)."""
+    configurations use both). ``client_ca=False`` leaves out ssl_ca_file, so the server sends no
+    CertificateRequest (which makes sslyze wait ~5 s probing client authentication)."""
     bindir = postgres_bindir()
     template = _initdb_template(bindir)
     last_error = ""
@@ -173,7 +174,7 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3, *,
         socket_dir = directory / "s"
         socket_dir.mkdir()
         port = free_port()
-        _write_config(data, socket_dir, port, profile, pki, settings)
+        _write_config(data, socket_dir, port, profile, pki, settings, client_ca)
         if is_root():
             chown_tree(directory, OS_USER)
         data.chmod(0o700)
@@ -207,7 +208,7 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3, *,
 
 
 def _write_config(data: Path, socket_dir: Path, port: int, profile: PgProfile, pki: TestPki,
-                  tls_settings: Optional[dict[str, str]]) -> None:
+                  tls_settings: Optional[dict[str, str]], client_ca: bool) -> None:
     settings, hba = _PROFILE_SETTINGS[profile]
     settings = tls_settings if tls_settings is not None else settings
     cert = copy_private(pki.server_cert, data / "server.crt", OS_USER, 0o644)
@@ -225,7 +226,7 @@ def _write_config(data: Path, socket_dir: Path, port: int, profile: PgProfile, p
         "password_encryption": "'scram-sha-256'",
         "ssl_cert_file": f"'{cert}'",
         "ssl_key_file": f"'{key}'",
-        "ssl_ca_file": f"'{ca}'",
+        "ssl_ca_file": f"'{ca}'" if client_ca else "''",
         "log_connections": "on",
         **settings,
     }
