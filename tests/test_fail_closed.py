@@ -107,7 +107,9 @@ def test_a_server_trickling_inside_the_step_timeout_ends_as_an_error_naming_the_
         elapsed = time.monotonic() - started
     assert run.outcomes() == {"tls_version_refused[TLSv1.2]": "error"}
     assert "the endpoint budget of 4 s (--aurora-endpoint-budget) ran out" in run.output
-    assert elapsed < 15, "the budget bounds the whole endpoint, not each step"
+    # Without the budget, removing 355 TLS 1.2 suites one ServerHello (~2.5 s) at a time would take
+    # about 15 minutes; the bound is loose only so that a loaded CI machine does not trip it.
+    assert elapsed < 60, "the budget bounds the whole endpoint, not each step"
 
 
 def test_an_unexpected_exception_in_a_rule_is_an_inconclusive_verdict_without_the_password() -> None:
