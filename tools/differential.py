@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=1000)
     args = parser.parse_args()
     started = time.monotonic()
-    ran = not_started = missed = extra = false_passes = 0
+    ran = not_started = missed = extra = false_passes = errored = 0
     with tempfile.TemporaryDirectory() as work:
         for seed in range(args.first, args.first + args.seeds):
             result = compare(random_config(seed), Path(work))
@@ -34,11 +34,13 @@ def main() -> None:
             missed += len(result.missed)
             extra += len(result.extra)
             false_passes += len(result.false_passes)
-            if not result.agrees:
+            errored += result.probe_error is not None
+            if not result.agrees or result.probe_error:
                 print(f"seed {seed}: {result.config}\n  missed {result.missed}\n  extra {result.extra}\n"
-                      f"  false passes {result.false_passes}", flush=True)
+                      f"  false passes {result.false_passes}\n  probe error {result.probe_error}", flush=True)
     print(f"{ran} configurations run ({not_started} not started), {missed} false refusals, {extra} suites "
-          f"s_client could not confirm, {false_passes} false passes, in {time.monotonic() - started:.0f} s")
+          f"s_client could not confirm, {false_passes} false passes, {errored} where the guard's enumeration "
+          f"raised (its checks error), in {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pytest_aurora_guard.checks import Outcome, judge_accepted_suites, judge_version_refused
+from pytest_aurora_guard.checks import CHECKS, Outcome
+from pytest_aurora_guard.errors import ProbeError
 from pytest_aurora_guard.probe import ProbeRun
 from pytest_aurora_guard.settings.config import GuardSettings
 from pytest_aurora_guard.settings.endpoints import parse_endpoint
@@ -88,6 +89,8 @@ class Comparison:
     # Checks that passed although s_client proved them wrong: the failure the gate exists to prevent.
     false_passes: list[str] = field(default_factory=list)
     connections: int = 0
+    # Why the guard's enumeration raised instead of returning a surface (its checks then error).
+    probe_error: Optional[str] = None
 
     @property
     def agrees(self) -> bool:
@@ -106,22 +109,27 @@ def compare(config: PgTlsConfig, work: Path) -> Comparison:
         run = ProbeRun(GuardSettings(endpoints=(parse_endpoint(server.endpoint),), timeout=5))
         try:
             probe = run.probe(run.settings.endpoints[0])
-            surface = probe.surface()
-            result = Comparison(config, connections=probe.connections)
+            result = Comparison(config)
             offerable = _s_client_offerable()
             for version in ALL_VERSIONS:
-                ours = frozenset(surface.for_version(version).accepted_suites)
+                try:
+                    ours = frozenset(probe.surface_at(version).accepted_suites)
+                except ProbeError as exc:  # e.g. a server that answers 'S' and an alert at once
+                    result.probe_error, ours = str(exc), frozenset()
                 result.missed += [(version.label, _name(c)) for c in sorted(truth[version] - ours)]
                 unconfirmed = (ours - truth[version]) & offerable[version]
                 result.extra += [(version.label, _name(c)) for c in sorted(unconfirmed)]
+            # The verdicts as the plugin reaches them (CheckSpec.judge turns exceptions into errors).
+            specs = {spec.name: spec for spec in CHECKS}
             for version in TlsVersion.TLSv1_3.below():
-                verdict = judge_version_refused(probe, version)
+                verdict = specs["tls_version_refused"].judge(probe, version)
                 if verdict.outcome is Outcome.PASSED and truth.get(version):
                     result.false_passes.append(f"tls_version_refused[{version.label}]: {verdict.summary}")
-            verdict = judge_accepted_suites(probe, None)
+            verdict = specs["accepted_suites_allowed"].judge(probe, None)
             allow = run.settings.allowlist
             if verdict.outcome is Outcome.PASSED and any(c not in allow for codes in truth.values() for c in codes):
                 result.false_passes.append(f"accepted_suites_allowed: {verdict.summary}")
+            result.connections = probe.connections
             return result
         finally:
             run.close()
