@@ -6,6 +6,19 @@ leaves them alone) nor TLS 1.0/1.1 at default security levels, and a full handsh
 is slow. The server's first flight names its choice (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3), so
 we build the ClientHello ourselves and read only as far as that choice.
 
+The hello imitates OpenSSL 3.0's own client (``openssl s_client``), never offering less: the
+same extensions in the same order (server_name, ec_point_formats with its three formats,
+supported_groups, session_ticket, encrypt_then_mac, extended_master_secret,
+signature_algorithms from TLS 1.2, supported_versions, psk_key_exchange_modes and key_share for
+TLS 1.3), the renegotiation SCSV, OpenSSL's groups and signature schemes at ``@SECLEVEL=0`` as a
+prefix of ours, then every other registered group (``groups.py``) and the brainpool schemes. A
+server must never refuse us for something OpenSSL's client would have offered. This was checked
+by capturing ``s_client``'s ClientHello at each version and comparing it field by field with
+ours (tests/test_hello_like_openssl.py keeps that comparison), and by ``s_server`` configured to
+one group, curve or certificate type at a time. A TLS 1.3 HelloRetryRequest is answered on the
+same connection, as OpenSSL answers it. Even so, a refusal seen through this codec is one
+witness only: the probe confirms it with the system OpenSSL (see ``handshake.TlsContexts``).
+
 It runs over any connected socket a caller has already brought to the point where a ClientHello
 is expected: straight after TCP connect, after a PostgreSQL SSLRequest answered ``S``, after a
 MySQL SSLRequest packet. Everything the server sends is checked; anything we cannot account for
