@@ -14,7 +14,7 @@ TLS 1.3), the renegotiation SCSV, OpenSSL's groups and signature schemes at ``@S
 prefix of ours, then every other registered group (``groups.py``) and the brainpool schemes. A
 server must never refuse us for something OpenSSL's client would have offered. This was checked
 by capturing ``s_client``'s ClientHello at each version and comparing it field by field with
-ours (tests/test_hello_like_openssl.py keeps that comparison), and by ``s_server`` configured to
+ours (the project's test suite repeats that comparison), and by ``s_server`` configured to
 one group, curve or certificate type at a time. A TLS 1.3 HelloRetryRequest is answered on the
 same connection, as OpenSSL answers it. Even so, a refusal seen through this codec is one
 witness only: the probe confirms it with the system OpenSSL (see ``handshake.TlsContexts``).
