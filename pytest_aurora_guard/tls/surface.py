@@ -42,7 +42,7 @@ from .versions import TlsVersion
 # own client at ALL:COMPLEMENTOFALL sends 89 (TLS 1.2), so servers meet hellos of that size
 # every day; 128 (testssl.sh's bound) keeps the hello under about 1 KB, one TCP segment, far from
 # the sizes (2^14-byte records, hellos split across segments) that break servers and middleboxes,
-# while a refused TLS 1.2 costs 3 connections rather than 5 at nmap's 64. A server that still
+# while a TLS 1.2 refused suite by suite costs 3 connections rather than 6 at nmap's 64. A server that still
 # refuses a hello for its size is caught by the second witness: OpenSSL's own smaller hello.
 MAX_SUITES_PER_HELLO = 128
 
