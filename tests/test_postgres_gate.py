@@ -23,17 +23,18 @@ class TestHardenedServer:
         assert run.outcomes() == dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
         assert run.result.ret == pytest.ExitCode.OK
 
-    def test_the_credential_free_gate_costs_fourteen_connections_in_the_servers_own_log(self, run_guard,
-                                                                                        pg_hardened):
+    def test_the_credential_free_gate_costs_fifteen_connections_in_the_servers_own_log(self, run_guard,
+                                                                                        pg_hardened, ca_bundle):
         # SSLv3: 2 crafted (refusal, confirmation); TLS 1.0, 1.1, 1.2: 1 crafted + 1 OpenSSL
         # witness each; TLS 1.3: 2 accepted + 1 refused + 1 confirmation; the plaintext attempt;
-        # the modern handshake (also the floor's and TLS 1.3's OpenSSL witness).
+        # the modern handshake (also the floor's and TLS 1.3's OpenSSL witness): 14 for the TLS
+        # checks; certificate_trusted's own verified handshake makes 15.
         log = pg_hardened.directory / "server.log"
         before = log.read_text(errors="replace").count("connection received:")
-        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}")
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-ca-bundle={ca_bundle}")
         assert run.result.ret == pytest.ExitCode.OK
         time.sleep(0.2)  # the server writes its log line as it accepts
-        assert log.read_text(errors="replace").count("connection received:") - before == 14
+        assert log.read_text(errors="replace").count("connection received:") - before == 15
 
     def test_every_driver_check_passes_with_credentials(self, run_guard, pg_hardened, ca_bundle, monkeypatch):
         run = run_guard(*with_credentials(monkeypatch, pg_hardened, ca_bundle))

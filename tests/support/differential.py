@@ -98,7 +98,7 @@ class Comparison:
 
 
 def compare(config: PgTlsConfig, work: Path) -> Comparison:
-    pki = make_pki(work / f"pki-{config.seed}", config.key_type)
+    pki = make_pki(work / f"pki-{config.seed}", key_type=config.key_type)
     try:
         server = start_postgres(PgProfile.IN_BETWEEN, pki, attempts=1, settings=config.settings(),
                                 openssl=config.openssl())
