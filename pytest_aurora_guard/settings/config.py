@@ -176,7 +176,6 @@ ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
                                 "fails if any baseline changed, listing the changes for review")
 
 ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, ENDPOINT_BUDGET, USER, DBNAME, PASSWORD, CA_BUNDLE,
-ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, ENDPOINT_BUDGET, USER, DBNAME, PASSWORD, CA_BUNDLE,
                PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
