@@ -55,3 +55,11 @@ class MissingBaselineError(BaselineError):
 
 class TlsNotOffered(ProbeError):
     """The server does not offer TLS at all: positive evidence that every TLS check fails."""
+
+
+class UnverifiedTransportError(AuroraGuardError):
+    """A credential was about to go over a connection that is not verified TLS; it was not sent."""
+
+
+class DriverError(ProbeError):
+    """A database driver failed; the message is scrubbed of every secret and carries no driver frames."""

@@ -45,6 +45,9 @@ class PgProfile(enum.Enum):
     IN_BETWEEN = "in_between"  # plaintext refused, TLS 1.2 allowed with two ECDHE-GCM suites
     NO_TLS = "no_tls"  # ssl=off: answers 'N' to SSLRequest
     CERTIFICATES = "certificates"  # as HARDENED, but loads whatever certificate it is given (RSA-1024, SHA-1)
+    # Plaintext refused for every database but one that exists (a per-database pg_hba line):
+    # only a probe that lists the connectable databases can tell.
+    PER_DATABASE = "per_database"
 
 
 _HBA_TLS_ONLY = """\
@@ -53,6 +56,13 @@ hostnossl all all 0.0.0.0/0 reject
 hostnossl all all ::/0 reject
 hostssl all all 127.0.0.1/32 scram-sha-256
 hostssl all all ::1/128 scram-sha-256
+"""
+PLAINTEXT_DATABASE = "legacy"
+_HBA_PLAINTEXT_FOR_ONE_DATABASE = f"""\
+local all all trust
+hostnossl {PLAINTEXT_DATABASE} all 127.0.0.1/32 scram-sha-256
+hostnossl all all 0.0.0.0/0 reject
+hostssl all all 127.0.0.1/32 scram-sha-256
 """
 _HBA_ANY_TRANSPORT = """\
 local all all trust
@@ -76,6 +86,7 @@ _PROFILE_SETTINGS: dict[PgProfile, tuple[dict[str, str], str]] = {
     ),
     PgProfile.NO_TLS: ({"ssl": "off"}, _HBA_ANY_TRANSPORT),
     PgProfile.CERTIFICATES: ({"ssl": "on", "ssl_min_protocol_version": "'TLSv1.3'"}, _HBA_TLS_ONLY),
+    PgProfile.PER_DATABASE: ({"ssl": "on", "ssl_min_protocol_version": "'TLSv1.3'"}, _HBA_PLAINTEXT_FOR_ONE_DATABASE),
 }
 
 
@@ -161,7 +172,8 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> Runni
         data.chmod(0o700)
         log = directory / "server.log"
         env = dict(os.environ)
-        if profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN, PgProfile.CERTIFICATES):
+        if profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN, PgProfile.CERTIFICATES,
+                       PgProfile.PER_DATABASE):
             env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER,
                                                          weak_certificates=profile is PgProfile.CERTIFICATES))
         started = subprocess.run(
@@ -171,7 +183,8 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3) -> Runni
         )
         if started.returncode == 0:
             password = MaskedPassword(secrets.token_urlsafe(18))
-            _create_guard_role(socket_dir, port, password)
+            _create_guard_role(socket_dir, port, password,
+                               extra_databases=(PLAINTEXT_DATABASE,) if profile is PgProfile.PER_DATABASE else ())
             return RunningPostgres(
                 profile=profile, host="127.0.0.1", port=port, user=GUARD_USER, password=password,
                 database=GUARD_DATABASE, ca_cert=pki.ca_cert, directory=directory,
@@ -211,7 +224,7 @@ def _write_config(data: Path, socket_dir: Path, port: int, profile: PgProfile, p
     (data / "pg_hba.conf").write_text(hba)
 
 
-def _create_guard_role(socket_dir: Path, port: int, password: str) -> None:
+def _create_guard_role(socket_dir: Path, port: int, password: str, extra_databases: tuple[str, ...] = ()) -> None:
     with psycopg.connect(host=str(socket_dir), port=port, user="postgres", dbname="postgres",
                          autocommit=True) as conn:
         conn.execute(
@@ -219,8 +232,9 @@ def _create_guard_role(socket_dir: Path, port: int, password: str) -> None:
                 psycopg.sql.Identifier(GUARD_USER), psycopg.sql.Literal(password)
             )
         )
-        conn.execute(
-            psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                psycopg.sql.Identifier(GUARD_DATABASE), psycopg.sql.Identifier(GUARD_USER)
+        for database in (GUARD_DATABASE, *extra_databases):
+            conn.execute(
+                psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    psycopg.sql.Identifier(database), psycopg.sql.Identifier(GUARD_USER)
+                )
             )
-        )
