@@ -168,7 +168,7 @@ class EndpointProbe:
 
     def start(self, key: Hashable) -> None:
         """Begin an observation in the background; ``key`` as in :func:`observation_keys`."""
-        adapter, endpoint, settings = self.adapter(), self.endpoint(), self.settings
+        adapter, endpoint = self.adapter(), self.endpoint()
         if key == "plaintext":
             self._start_plaintext(())
         elif key == "modern":
