@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
 from .errors import ProbeError, TlsNotOffered
-from .findings import DriverKind, HandshakeSeen, PlaintextKind
+from .findings import DriverAttempt, DriverKind, HandshakeSeen, PlaintextFinding, PlaintextKind, TransportSetting
 from .probe import EndpointProbe
 from .settings.config import GuardSettings
+from .settings.endpoints import Engine
 from .tls.certificates import (
     RDS_BUNDLE_HELP,
     CertificateAccepted,
@@ -139,43 +140,156 @@ def _floor_remedy(probe: EndpointProbe) -> str:
 
 # -- plaintext_refused ------------------------------------------------------------------------
 
+_ACCEPTED_PLAINTEXT = (PlaintextKind.REACHED_AUTHENTICATION, PlaintextKind.SESSION_ESTABLISHED)
+
+
+class _Evidence:
+    """What one verdict tried and what came back, in the order it was gathered."""
+
+    def __init__(self) -> None:
+        self.attempted: list[str] = []
+        self.answered: list[str] = []
+
+    def add(self, attempted: str, answered: str) -> None:
+        self.attempted.append(attempted)
+        self.answered.append(answered)
+
+    def add_all(self, findings: Iterable[PlaintextFinding]) -> None:
+        for finding in findings:
+            self.add(finding.attempted, finding.answered)
+
+    @property
+    def pair(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return tuple(self.attempted), tuple(self.answered)
+
+
 def judge_plaintext_refused(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "plaintext_refused")
-    finding = probe.plaintext()
     remedy = _remedies(probe).plaintext
-    if finding.kind in (PlaintextKind.REACHED_AUTHENTICATION, PlaintextKind.SESSION_ESTABLISHED):
-        return make.failed(f"plaintext accepted: {finding.kind.value}", (finding.attempted,),
-                           (finding.answered,), remedy)
-    if finding.kind is PlaintextKind.NOT_CONCLUSIVE:
-        if probe.settings.has_credentials:
-            return _driver_plaintext_verdict(probe, make, (finding.attempted,), (finding.answered,))
-        return make.inconclusive(
-            "the server's answer to an unencrypted login does not say whether it refuses plaintext "
-            "(MySQL and MariaDB 10.11 check the password first), so a probe account is needed",
-            (finding.attempted,), (finding.answered,),
-            "give a probe account with --aurora-user and the AURORA_GUARD_PASSWORD environment variable "
-            "(and --aurora-ca-bundle), so the refusal can be proven by contrast with a verified TLS login",
-        )
+    evidence = _Evidence()
+    findings = probe.plaintext()
+    evidence.add_all(findings)
+    accepted = [f for f in findings if f.kind in _ACCEPTED_PLAINTEXT]
+    if accepted:
+        return make.failed(_accepted_summary(accepted), *evidence.pair, remedy)
+    if not all(f.kind is PlaintextKind.REFUSED_FOR_TRANSPORT for f in findings):
+        if probe.engine() is Engine.MYSQL:
+            return _mysql_plaintext_by_server_rule(probe, make, evidence, None)
+        return make.inconclusive("not every unencrypted attempt was refused for being unencrypted, and none was "
+                                 "accepted", *evidence.pair, _NETWORK_REMEDY)
     # Refused with an "unencrypted" reason: confirm over TLS that the identity itself may connect,
     # so that the refusal is about the transport and not about the user or database.
     try:
         modern = probe.modern()
     except ProbeError as exc:
+        evidence.add("the same identity over TLS", str(exc))
         return make.inconclusive(
             "plaintext was refused, but the same identity could not be tried over TLS to confirm why",
-            (finding.attempted, "the same identity over TLS"), (finding.answered, str(exc)), _NETWORK_REMEDY)
+            *evidence.pair, _NETWORK_REMEDY)
     identity = modern.identity
-    if identity is not None and identity.reached_authentication:
-        return make.passed("plaintext refused for being unencrypted; the same identity reaches "
-                           "authentication over TLS", (finding.attempted, identity.attempted),
-                           (finding.answered, identity.answered))
-    contrast = identity.answered if identity is not None else modern.outcome.render()
+    if identity is None or not identity.reached_authentication:
+        evidence.add(identity.attempted if identity else modern.attempted,
+                     identity.answered if identity else modern.outcome.render())
+        return make.inconclusive(
+            "plaintext was refused, but the same identity is refused over TLS as well, so the refusal "
+            "may be about the user or database rather than the transport", *evidence.pair,
+            "pass --aurora-user/--aurora-dbname naming a role and database that may connect over TLS",
+        )
+    evidence.add(identity.attempted, identity.answered)
+    notes: list[str] = []
+    if probe.settings.has_credentials:
+        verified = probe.driver_verified()
+        evidence.add(verified.attempted, verified.answered)
+        if verified.kind is not DriverKind.CONNECTED:
+            return make.inconclusive(
+                f"plaintext was refused for {_scope(findings)}, but the verified session that lists every "
+                f"connectable database and reads the server's transport rule failed: {verified.kind.value}",
+                *evidence.pair, "check --aurora-user, AURORA_GUARD_PASSWORD and --aurora-ca-bundle")
+        if verified.transport is not None and verified.transport.enforced is False:
+            return make.failed(f"plaintext attempts were refused, but the server's own {verified.transport.render()} "
+                               "allows unencrypted connections", *evidence.pair, remedy)
+        if verified.databases:
+            more = probe.plaintext_on_databases(verified.databases)
+            evidence.add_all(more)
+            accepted = [f for f in more if f.kind in _ACCEPTED_PLAINTEXT]
+            if accepted:
+                return make.failed(_accepted_summary(accepted) + "; the refusal seen elsewhere is a per-database "
+                                   "rule, not a global one", *evidence.pair, remedy)
+            if not all(f.kind is PlaintextKind.REFUSED_FOR_TRANSPORT for f in more):
+                return make.inconclusive("not every connectable database refused the unencrypted attempt for "
+                                         "being unencrypted", *evidence.pair, _NETWORK_REMEDY)
+            findings = (*findings, *more)
+        notes.append(_transport_note(verified.transport))
+    summary = f"plaintext refused for being unencrypted, for {_scope(findings)}"
+    return make.passed("; ".join([summary, "the configured identity reaches authentication over TLS", *notes]),
+                       *evidence.pair)
+
+
+def _accepted_summary(accepted: list[PlaintextFinding]) -> str:
+    first = accepted[0]
+    who = f" for {first.identity.render()}" if first.identity is not None else ""
+    more = f" (and {len(accepted) - 1} more attempt(s))" if len(accepted) > 1 else ""
+    return f"plaintext accepted{who}: {first.kind.value}{more}"
+
+
+def _scope(findings: tuple[PlaintextFinding, ...]) -> str:
+    identities = {(f.identity.user, f.identity.database) for f in findings if f.identity is not None}
+    databases = {database for _, database in identities if database is not None}
+    attempts = len(findings)
+    where = f" across {len(databases)} database(s)" if databases else ""
+    return f"{len(identities)} identit{'y' if len(identities) == 1 else 'ies'}{where} ({attempts} attempts)"
+
+
+def _transport_note(transport: Optional[TransportSetting]) -> str:
+    if transport is None:
+        return "the server's transport parameter could not be read"
+    if transport.value is None:
+        return (f"{transport.name} does not exist on this server (self-managed, not Aurora): the live "
+                "refusals are the evidence")
+    return f"{transport.render()} (read over the verified session)"
+
+
+def _mysql_plaintext_by_server_rule(probe: EndpointProbe, make: _Verdicts, evidence: _Evidence,
+                                    driver: Optional[DriverAttempt]) -> Verdict:
+    """MySQL's ambiguous plaintext answer (1045), settled only by evidence that covers every account.
+
+    In order of strength: error 3159 (already ruled out when we get here); the server's global
+    require_secure_transport read over a verified TLS session; a plaintext login with the public
+    canary account refused with 3159. A 1045 contrasted with a working TLS login is never
+    evidence: a per-account REQUIRE SSL produces it while the server accepts plaintext for others.
+    """
+    remedy = _remedies(probe).plaintext
+    settings = probe.settings
+    refused_by: Optional[str] = None
+    if settings.canary_user:
+        canary = driver if driver is not None else probe.driver_plaintext()
+        if driver is None:
+            evidence.add(canary.attempted, canary.answered)
+        if canary.kind in (DriverKind.CONNECTED, DriverKind.REACHED_AUTHENTICATION):
+            return make.failed("the canary account logged in without TLS", *evidence.pair, remedy)
+        if canary.kind is DriverKind.REFUSED_FOR_TRANSPORT:
+            refused_by = "the canary account's plaintext login got error 3159"
+    if settings.has_credentials:
+        verified = probe.driver_verified()
+        evidence.add(verified.attempted, verified.answered)
+        transport = verified.transport
+        if verified.kind is DriverKind.CONNECTED and transport is not None:
+            if transport.enforced is False:
+                return make.failed(f"the server's global {transport.render()}: plaintext is allowed for every "
+                                   "account without REQUIRE SSL (a 1045 for one account proves nothing)",
+                                   *evidence.pair, remedy)
+            if transport.enforced is True:
+                refused_by = (f"the server's global {transport.render()}, read over a verified TLS session, "
+                              "refuses plaintext for every account")
+    if refused_by is not None:
+        return make.passed(f"plaintext refused: {refused_by}", *evidence.pair)
     return make.inconclusive(
-        "plaintext was refused, but the same identity is refused over TLS as well, so the refusal "
-        "may be about the user or database rather than the transport",
-        (finding.attempted, identity.attempted if identity else modern.attempted),
-        (finding.answered, contrast),
-        "pass --aurora-user/--aurora-dbname naming a role and database that may connect over TLS",
+        "the server's answer to an unencrypted login does not say whether it refuses plaintext "
+        "(MySQL and MariaDB 10.11 check the password first), and no evidence covering every account was "
+        "available", *evidence.pair,
+        "give a probe account with --aurora-user and the AURORA_GUARD_PASSWORD environment variable "
+        "(and --aurora-ca-bundle), so the server's global require_secure_transport can be read over verified "
+        "TLS; or a canary account with --aurora-plaintext-canary-user/--aurora-plaintext-canary-password",
     )
 
 
@@ -372,34 +486,21 @@ def judge_negotiated_cipher(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ve
 # -- driver-level checks (psycopg / PyMySQL), with --aurora-user -----------------------------------
 
 def judge_driver_plaintext(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
-    return _driver_plaintext_verdict(probe, _Verdicts(probe, "driver_plaintext_refused"), (), ())
-
-
-def _driver_plaintext_verdict(probe: EndpointProbe, make: _Verdicts, tried: tuple[str, ...],
-                              seen: tuple[str, ...]) -> Verdict:
-    """The driver's unencrypted attempt, with the verified-TLS contrast where the answer is ambiguous."""
+    """The driver's unencrypted attempt (never with the real password)."""
+    make = _Verdicts(probe, "driver_plaintext_refused")
     attempt = probe.driver_plaintext()
-    attempted, answered = (*tried, attempt.attempted), (*seen, attempt.answered)
+    evidence = _Evidence()
+    evidence.add(attempt.attempted, attempt.answered)
     if attempt.kind is DriverKind.REFUSED_FOR_TRANSPORT:
-        return make.passed("the driver's unencrypted connection was refused for being unencrypted",
-                           attempted, answered)
+        return make.passed("the driver's unencrypted connection was refused for being unencrypted", *evidence.pair)
     if attempt.kind in (DriverKind.REACHED_AUTHENTICATION, DriverKind.CONNECTED):
-        return make.failed(f"unencrypted driver connection: {attempt.kind.value}", attempted, answered,
+        return make.failed(f"unencrypted driver connection: {attempt.kind.value}", *evidence.pair,
                            _remedies(probe).plaintext)
-    if attempt.kind is DriverKind.CREDENTIALS_REJECTED:
-        # MariaDB 10.11 refuses a plaintext login with the right password exactly like a wrong one:
-        # only the same credentials succeeding over verified TLS shows the transport was the reason.
-        verified = probe.driver_verified()
-        attempted, answered = (*attempted, verified.attempted), (*answered, verified.answered)
-        if verified.kind is DriverKind.CONNECTED:
-            return make.passed("refused without TLS, while the same credentials log in over verified TLS: "
-                               "the refusal is about the transport", attempted, answered)
-        return make.inconclusive("the credentials were refused without TLS and do not work over verified "
-                                 "TLS either, so the refusal proves nothing about the transport",
-                                 attempted, answered, "check --aurora-user, AURORA_GUARD_PASSWORD and "
-                                 "--aurora-ca-bundle")
+    if attempt.kind is DriverKind.CREDENTIALS_REJECTED and probe.engine() is Engine.MYSQL:
+        # MariaDB 10.11 / MySQL answer 1045 before looking at the transport.
+        return _mysql_plaintext_by_server_rule(probe, make, evidence, attempt)
     return make.inconclusive(f"the driver's unencrypted attempt ended unclassified: {attempt.kind.value}",
-                             attempted, answered, _NETWORK_REMEDY)
+                             *evidence.pair, _NETWORK_REMEDY)
 
 
 def judge_driver_below_floor(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
@@ -410,14 +511,33 @@ def judge_driver_below_floor(probe: EndpointProbe, _: Optional[TlsVersion]) -> V
                                  "raise --aurora-min-tls")
     capped = below[-1]
     attempt = probe.driver_capped(capped)
-    attempted, answered = (attempt.attempted,), (attempt.answered,)
+    evidence = _Evidence()
+    evidence.add(attempt.attempted, attempt.answered)
     if attempt.kind is DriverKind.REFUSED_TLS:
-        return make.passed(f"a driver connection capped at {capped.label} was refused", attempted, answered)
+        return make.passed(f"a driver connection capped at {capped.label} was refused with a TLS alert",
+                           *evidence.pair)
     if attempt.kind in (DriverKind.REACHED_AUTHENTICATION, DriverKind.CONNECTED):
-        return make.failed(f"a driver connection capped at {capped.label} got a TLS session", attempted,
-                           answered, _floor_remedy(probe))
+        return make.failed(f"a driver connection capped at {capped.label} got a TLS session", *evidence.pair,
+                           _floor_remedy(probe))
+    if attempt.kind is DriverKind.TLS_NOT_OFFERED:
+        return make.failed("the server does not offer TLS", *evidence.pair, _remedies(probe).plaintext)
+    if attempt.kind is DriverKind.LOCAL_LIMIT:
+        # The local driver cannot offer the version (OpenSSL's security level, libpq's build): its
+        # failure says nothing about the server, so the crafted-ClientHello surface decides.
+        surface = probe.surface_at(capped)
+        evidence.add(f"crafted ClientHellos offering only {capped.label} (independent of the local driver)",
+                     surface.reason)
+        could_not = f"the local driver could not offer {capped.label} at all (no evidence from it)"
+        if surface.status is VersionStatus.ACCEPTED:
+            return make.failed(f"{could_not}, but crafted ClientHellos show the server accepts {capped.label}",
+                               *evidence.pair, _floor_remedy(probe))
+        if surface.status is VersionStatus.REFUSED:
+            return make.passed(f"{could_not}; crafted ClientHellos show the server refuses {capped.label}",
+                               *evidence.pair)
+        return make.inconclusive(f"{could_not}, and the crafted ClientHellos were not conclusive either",
+                                 *evidence.pair, _NETWORK_REMEDY)
     return make.inconclusive(f"the capped driver attempt ended unclassified: {attempt.kind.value}",
-                             attempted, answered, _NETWORK_REMEDY)
+                             *evidence.pair, _NETWORK_REMEDY)
 
 
 def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
@@ -431,6 +551,9 @@ def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
                            "(for RDS: global-bundle.pem) and connect by the name on the certificate")
     if attempt.kind is DriverKind.REFUSED_TLS:
         return make.failed("a verified TLS connection was refused", attempted, answered, _floor_remedy(probe))
+    if attempt.kind is DriverKind.TLS_NOT_OFFERED:
+        return make.failed("the server does not offer TLS: no verified session is possible", attempted, answered,
+                           _remedies(probe).plaintext)
     if attempt.kind is not DriverKind.CONNECTED or attempt.session is None:
         hint = ("check --aurora-user and AURORA_GUARD_PASSWORD"
                 if attempt.kind is DriverKind.CREDENTIALS_REJECTED else _NETWORK_REMEDY)
@@ -512,8 +635,10 @@ def _suite_text(openssl_name: str) -> str:
 
 
 def _plaintext_needs(settings: GuardSettings, _: Optional[TlsVersion]) -> list[Hashable]:
-    # With credentials, an ambiguous plaintext answer (MySQL) is settled by the driver contrast.
-    extra: list[Hashable] = ["driver_plaintext", "driver_verified"] if settings.has_credentials else []
+    # With credentials, the verified session lists the databases and reads the server's transport rule.
+    extra: list[Hashable] = ["driver_verified"] if settings.has_credentials else []
+    if settings.canary_user:
+        extra.append("driver_plaintext")
     return ["plaintext", "modern", *extra]
 
 
@@ -527,8 +652,10 @@ def _floor_needs(settings: GuardSettings, _: Optional[TlsVersion]) -> list[Hasha
 
 
 def _below_floor_driver_needs(settings: GuardSettings, _: Optional[TlsVersion]) -> list[Hashable]:
+    # The surface at the same version is shared with tls_version_refused; it decides when the
+    # local driver cannot offer the version at all.
     below = settings.below_floor()
-    return [("driver_capped", below[-1])] if below else []
+    return [("driver_capped", below[-1]), ("surface", below[-1])] if below else []
 
 
 def _certificate_needs(_: GuardSettings, __: Optional[TlsVersion]) -> list[Hashable]:
@@ -557,7 +684,7 @@ CHECKS: tuple[CheckSpec, ...] = (
               observations=_certificate_needs),
     CheckSpec("driver_plaintext_refused", "the driver's unencrypted connection is refused for transport reasons",
               needs_credentials=True, per_version=False, rule=judge_driver_plaintext,
-              observations=lambda s, v: ["driver_plaintext"]),
+              observations=lambda s, v: ["driver_plaintext", "driver_verified"]),
     CheckSpec("driver_below_floor_refused", "a driver connection capped below the floor is refused",
               needs_credentials=True, per_version=False, rule=judge_driver_below_floor,
               observations=_below_floor_driver_needs),

@@ -59,3 +59,11 @@ class TlsNotOffered(ProbeError):
 
 class EndpointBudgetExceeded(ProbeError):
     """The overall time budget for one endpoint ran out before the evidence was complete."""
+
+
+class UnverifiedTransportError(AuroraGuardError):
+    """A credential was about to go over a connection that is not verified TLS; it was not sent."""
+
+
+class DriverError(ProbeError):
+    """A database driver failed; the message is scrubbed of every secret and carries no driver frames."""

@@ -35,10 +35,25 @@ class PlaintextKind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class PlaintextIdentity:
+    """Who a plaintext attempt claims to be; random ones show the refusal is not about one identity."""
+
+    user: str
+    database: Optional[str]
+    application_name: str
+    random: bool = False
+
+    def render(self) -> str:
+        where = f", database {self.database!r}" if self.database is not None else ""
+        return f"user {self.user!r}{where}, application_name {self.application_name!r}"
+
+
+@dataclass(frozen=True)
 class PlaintextFinding:
     attempted: str
     answered: str
     kind: PlaintextKind
+    identity: Optional[PlaintextIdentity] = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,9 @@ class DriverKind(enum.Enum):
     CONNECTED = "a session was established"
     CERTIFICATE_REJECTED = "the server certificate did not verify"
     CREDENTIALS_REJECTED = "the credentials were rejected"
+    TLS_NOT_OFFERED = "the server does not offer TLS"
     LOCAL_LIMIT = "the local client library cannot make this attempt"
+    CREDENTIAL_WITHHELD = "the credential was withheld: the connection was not verified TLS"
     NOT_CONCLUSIVE = "the answer cannot be classified"
 
 
@@ -95,12 +112,39 @@ class SessionTls:
     cipher_name: Optional[str]
 
 
+_ON = frozenset({"on", "1", "true", "yes"})
+_OFF = frozenset({"off", "0", "false", "no"})
+
+
+@dataclass(frozen=True)
+class TransportSetting:
+    """A server parameter that refuses plaintext for every account (not one account's REQUIRE SSL),
+    read over a verified TLS session: ``require_secure_transport`` (MySQL), ``rds.force_ssl`` (Aurora PostgreSQL).
+    """
+
+    name: str
+    value: Optional[str]  # None: the server has no such parameter (self-managed PostgreSQL, old MySQL)
+
+    @property
+    def enforced(self) -> Optional[bool]:
+        """True / False for a recognised value; None when absent or unrecognised."""
+        if self.value is None:
+            return None
+        text = self.value.strip().lower()
+        return True if text in _ON else False if text in _OFF else None
+
+    def render(self) -> str:
+        return f"{self.name} = {self.value}" if self.value is not None else f"{self.name} does not exist on this server"
+
+
 @dataclass(frozen=True)
 class DriverAttempt:
     attempted: str
     answered: str
     kind: DriverKind
     session: Optional[SessionTls] = None
+    transport: Optional[TransportSetting] = None  # read over the verified session
+    databases: tuple[str, ...] = ()  # the databases the server lists as connectable (PostgreSQL)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.PROXY_CA_BUNDLE, default=None, metavar="PEM")
     add(opts.SECRET_ID, default=None, metavar="ARN|NAME")
     add(opts.IAM_AUTH, action="store_const", const=True, default=None)
+    add(opts.CANARY_USER, default=None, metavar="USER")
+    add(opts.CANARY_PASSWORD, default=None, metavar="PUBLIC_PASSWORD")
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
             if spec is opts.ENDPOINT:

@@ -7,6 +7,7 @@ many endpoints share the pool.
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ from .findings import (
     IdentityOverTls,
     ModernHandshake,
     PlaintextFinding,
+    PlaintextIdentity,
     SecondWitness,
     StartTls,
     VersionHandshake,
@@ -61,9 +63,11 @@ class EngineAdapter(Protocol):
 
     def open_tls_ready(self, endpoint: Endpoint, deadline: Deadline) -> StartTls: ...
 
-    def plaintext_attempt(
-        self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline
-    ) -> PlaintextFinding: ...
+    def plaintext_identities(self, settings: GuardSettings,
+                             databases: tuple[str, ...] = ()) -> tuple[PlaintextIdentity, ...]: ...
+
+    def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, identity: PlaintextIdentity,
+                          deadline: Deadline) -> PlaintextFinding: ...
 
     def identity_over_tls(self, tls: Any, ready: StartTls, endpoint: Endpoint, settings: GuardSettings,
                           deadline: Deadline) -> Optional[IdentityOverTls]: ...
@@ -166,6 +170,7 @@ class EndpointProbe:
         self._pool = pool
         self._lock = threading.Lock()
         self._futures: dict[Hashable, Future[Any]] = {}
+        self._identities: dict[tuple[str, ...], tuple[PlaintextIdentity, ...]] = {}
         self.connections = 0
         self.budget = EndpointBudget(settings.endpoint_budget)
 
@@ -219,9 +224,9 @@ class EndpointProbe:
 
     def start(self, key: Hashable) -> None:
         """Begin an observation in the background; ``key`` as in :func:`observation_keys`."""
-        adapter, endpoint, settings = self.adapter(), self.endpoint(), self.settings
+        adapter, endpoint = self.adapter(), self.endpoint()
         if key == "plaintext":
-            self._submit(key, lambda: adapter.plaintext_attempt(endpoint, settings, self._deadline()))
+            self._start_plaintext(())
         elif key == "modern":
             self._submit(key, lambda: self._modern(adapter, endpoint))
         elif isinstance(key, tuple) and key[0] == "surface":
@@ -264,8 +269,31 @@ class EndpointProbe:
         self.start(key)
         return self._futures[key].result()
 
-    def plaintext(self) -> PlaintextFinding:
-        return cast(PlaintextFinding, self._get("plaintext"))
+    def plaintext(self) -> tuple[PlaintextFinding, ...]:
+        """Credential-free logins without TLS, as the configured and as random identities, each
+        at least twice (PostgreSQL); MySQL: one, since only error 3159 could say anything."""
+        return self._plaintext(())
+
+    def plaintext_on_databases(self, databases: tuple[str, ...]) -> tuple[PlaintextFinding, ...]:
+        """The same, as the configured user on each of ``databases`` (each at least twice)."""
+        return self._plaintext(tuple(databases))
+
+    def _plaintext(self, databases: tuple[str, ...]) -> tuple[PlaintextFinding, ...]:
+        keys = self._start_plaintext(databases)
+        return tuple(cast(PlaintextFinding, self._futures[key].result()) for key in keys)
+
+    def _start_plaintext(self, databases: tuple[str, ...]) -> list[Hashable]:
+        adapter, endpoint, settings = self.adapter(), self.endpoint(), self.settings
+        with self._lock:
+            identities = self._identities.get(databases)
+            if identities is None:  # random identities are drawn once per run, then shared
+                identities = self._identities[databases] = adapter.plaintext_identities(settings, databases)
+        keys: list[Hashable] = []
+        for index, identity in enumerate(identities):
+            key = ("plaintext", databases, index)
+            keys.append(key)
+            self._submit(key, functools.partial(self._plaintext_attempt, adapter, endpoint, identity))
+        return keys
 
     def modern(self) -> ModernHandshake:
         """A handshake as a modern default client makes it, then the identity contrast over it."""
@@ -381,6 +409,10 @@ class EndpointProbe:
         return cast(WitnessOutcome, self._get("certificate_witness"))
 
     # -- the work itself ------------------------------------------------------------------
+
+    def _plaintext_attempt(self, adapter: EngineAdapter, endpoint: Endpoint,
+                           identity: PlaintextIdentity) -> PlaintextFinding:
+        return adapter.plaintext_attempt(endpoint, self.settings, identity, self._deadline())
 
     def _modern(self, adapter: EngineAdapter, endpoint: Endpoint) -> ModernHandshake:
         attempted = (f"STARTTLS ({adapter.engine.display_name}) then a handshake as a modern default "

@@ -87,6 +87,12 @@ def pg_no_tls(test_pki: TestPki) -> Iterator[RunningPostgres]:
     yield from _postgres(PgProfile.NO_TLS, test_pki)
 
 
+@pytest.fixture(scope="session")
+def pg_per_database(test_pki: TestPki) -> Iterator[RunningPostgres]:
+    """Plaintext refused for every database except the existing 'legacy' one."""
+    yield from _postgres(PgProfile.PER_DATABASE, test_pki)
+
+
 @pytest.fixture
 def raw_peer() -> Iterator[Peer]:
     """Start hand-written TLS peers on loopback; each is stopped after the test."""

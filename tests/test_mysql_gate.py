@@ -20,11 +20,14 @@ class TestHardenedMariaDb:
         run = run_guard(*with_credentials(monkeypatch, mariadb_hardened, ca_bundle))
         assert run.outcomes() == dict.fromkeys(sorted(CREDENTIAL_FREE | DRIVER), "passed")
 
-    def test_plaintext_passes_by_contrast_with_a_verified_tls_login(
+    def test_plaintext_passes_on_the_global_require_secure_transport_read_over_verified_tls(
         self, run_guard, mariadb_hardened, ca_bundle, monkeypatch
     ):
         run = run_guard(*with_credentials(monkeypatch, mariadb_hardened, ca_bundle), "-rA", "-k", "plaintext_refused")
         assert run.outcome_of("plaintext_refused") == "passed"
+        assert run.outcome_of("driver_plaintext_refused") == "passed"
+        assert "the server's global require_secure_transport = ON, read over a verified TLS session" \
+            in run.verdict_text("plaintext_refused")
 
     def test_without_credentials_plaintext_is_an_error_asking_for_a_probe_account(self, run_guard, mariadb_hardened,
                                                                                  ca_bundle):
@@ -32,7 +35,7 @@ class TestHardenedMariaDb:
         expected = dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
         expected["plaintext_refused"] = "error"
         assert run.outcomes() == expected
-        assert "a probe account is needed" in run.output
+        assert "no evidence covering every account was available" in run.output
         assert "give a probe account with --aurora-user" in run.output
 
     def test_wrong_credentials_are_an_error_not_a_pass(self, run_guard, mariadb_hardened, ca_bundle, monkeypatch):
@@ -40,7 +43,8 @@ class TestHardenedMariaDb:
         monkeypatch.setenv("AURORA_GUARD_PASSWORD", "wrong-password")
         run = run_guard(*args, "-k", "plaintext_refused")
         assert run.outcome_of("plaintext_refused") == "error"
-        assert "do not work over verified TLS either" in run.output
+        assert "ERROR 1045" in run.output
+        assert "no evidence covering every account was available" in run.output
 
 
 class TestWeakMariaDb:
@@ -64,8 +68,8 @@ class TestWeakMariaDb:
             "tls_version_refused[TLSv1.2]": "failed",
         }
 
-    def test_plaintext_failure_says_a_session_was_established_and_what_to_set(self, run):
-        assert "unencrypted driver connection: a session was established" in run.output
+    def test_plaintext_failure_cites_the_global_setting_and_says_what_to_set(self, run):
+        assert "the server's global require_secure_transport = OFF: plaintext is allowed" in run.output
         assert "set require_secure_transport=ON in the DB cluster parameter group" in run.output
 
     def test_version_failures_name_the_mysql_parameter(self, run):

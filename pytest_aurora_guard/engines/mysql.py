@@ -2,13 +2,17 @@
 
 Harder than PostgreSQL: MySQL and Aurora MySQL check ``require_secure_transport`` after the
 password, and MariaDB 10.11 answers a plaintext login with the right password with 1045, like a
-wrong one (MySQL worklog 7709; seen on Debian 12's MariaDB 10.11). Only error 3159, or a 1045
-in plaintext contrasted with the same credentials logging in over verified TLS, proves refusal.
+wrong one (MySQL worklog 7709; seen on Debian 12's MariaDB 10.11). So a plaintext refusal is
+proven only by error 3159, by the server's global ``require_secure_transport`` read over a
+verified TLS session, or by a public canary account getting 3159. A 1045 contrasted with a
+working TLS login is never evidence: a per-account ``REQUIRE SSL`` gives exactly that while the
+server accepts plaintext for every other account.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import socket
 import ssl
@@ -21,14 +25,16 @@ from ..findings import (
     DriverMode,
     IdentityOverTls,
     PlaintextFinding,
+    PlaintextIdentity,
     PlaintextKind,
     SessionTls,
     StartTls,
+    TransportSetting,
 )
 from ..settings.config import GuardSettings
-from ..settings.credentials import decoy_password
+from ..settings.credentials import Secret, decoy_password, reveal_over
 from ..settings.endpoints import Endpoint, Engine
-from ..tls.handshake import HandshakeNotOffered, HandshakeRefused, TlsContexts, classify_ssl_error
+from ..tls.handshake import HandshakeNotOffered, TlsContexts, classify_ssl_error
 from ..tls.versions import TlsVersion
 from ..wire import mysql as mysql_wire
 from ..wire.mysql import (
@@ -49,6 +55,15 @@ from ..wire.mysql import (
 )
 from ..wire.net import Deadline, close_quietly, connect, send_all
 from ..wire.pg import request_tls
+from .drivers import (
+    DriverFailure,
+    driver_call,
+    driver_tls_failure_kind,
+    parse_server_tls_version,
+    raise_failure,
+    refuse_unsafe_overrides,
+    verified_context,
+)
 from .remedies import Remedies
 
 REMEDIES = Remedies(
@@ -151,9 +166,15 @@ class MySqlAdapter:
             raise
         return StartTls(sock, greeting)
 
-    def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline) -> PlaintextFinding:
+    def plaintext_identities(self, settings: GuardSettings, databases: tuple[str, ...] = ()) -> tuple[
+            PlaintextIdentity, ...]:
+        """One credential-free login: only error 3159 would say anything, and it does not depend on who."""
+        return () if databases else (PlaintextIdentity(settings.probe_user, None, PROGRAM_NAME),)
+
+    def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, identity: PlaintextIdentity,
+                          deadline: Deadline) -> PlaintextFinding:
         assert endpoint.dial_port is not None
-        user = settings.probe_user
+        user = identity.user
         attempted = (f"a login without TLS as {user!r} with an empty password (HandshakeResponse41, "
                      "no SSLRequest); no password is sent")
         sock = connect(endpoint.dial_host, endpoint.dial_port, deadline.remaining())
@@ -166,7 +187,7 @@ class MySqlAdapter:
         finally:
             close_quietly(sock)
         classified = classify_plaintext_login(answer)
-        return PlaintextFinding(attempted, classified.reason, _PLAINTEXT_KINDS[classified.outcome])
+        return PlaintextFinding(attempted, classified.reason, _PLAINTEXT_KINDS[classified.outcome], identity)
 
     def identity_over_tls(self, tls: ssl.SSLSocket, ready: StartTls, endpoint: Endpoint,
                           settings: GuardSettings, deadline: Deadline) -> Optional[IdentityOverTls]:
@@ -186,15 +207,17 @@ class MySqlAdapter:
     # -- driver-level checks (PyMySQL), only with --aurora-user ----------------------------------
 
     def driver_plaintext(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt:
-        # mysql_native_password / caching_sha2_password never put the password on the wire in
-        # clear; plugins that would (IAM tokens via mysql_clear_password) are refused locally.
-        attempted = (f"PyMySQL connect with ssl_disabled=True as {settings.user!r} with the real "
-                     "password (hashed challenge-response; cleartext plugins refused locally)")
-        params = self._params(endpoint, settings, ssl_disabled=True)
-        params["auth_plugin_map"] = _NO_CLEARTEXT_PLUGINS
-        if settings.password is not None:
-            params["password"] = settings.password.reveal()
-        return self._attempt(attempted, params, expect=DriverMode.PLAINTEXT)
+        """PyMySQL without TLS, never with the real password: the public canary's, or a decoy."""
+        if settings.canary_user and settings.canary_password is not None:
+            user, password = settings.canary_user, settings.canary_password
+            attempted = (f"PyMySQL connect with ssl_disabled=True as the canary account {user!r} with its "
+                         "public password (the real password never travels unencrypted)")
+        else:
+            user, password = settings.probe_user, decoy_password()
+            attempted = (f"PyMySQL connect with ssl_disabled=True as {user!r} with a deliberately wrong "
+                         "password (the real password never travels unencrypted)")
+        params = self._params(endpoint, settings, user=user, password=password, ssl_disabled=True)
+        return self._attempt(attempted, params, None, DriverMode.PLAINTEXT)
 
     def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion,
                       contexts: TlsContexts) -> DriverAttempt:
@@ -204,95 +227,163 @@ class MySqlAdapter:
         if isinstance(context, HandshakeNotOffered):
             return DriverAttempt(attempted, context.render(), DriverKind.LOCAL_LIMIT)
         params = self._params(endpoint, settings, ssl=context, password=decoy_password())
-        return self._attempt(attempted, params, expect=DriverMode.CAPPED)
+        return self._attempt(attempted, params, None, DriverMode.CAPPED, context)
 
     def driver_verified(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt:
         where = str(settings.ca_bundle) if settings.ca_bundle else "the system trust store"
-        attempted = (f"PyMySQL connect over TLS verified against {where} (hostname checked) as "
-                     f"{settings.user!r}, then SHOW SESSION STATUS Ssl_version, Ssl_cipher")
-        return self._attempt(attempted, self._verified_params(endpoint, settings), expect=DriverMode.VERIFIED)
+        attempted = (f"PyMySQL connect over TLS verified against {where} (hostname checked; the password only "
+                     f"after the socket is checked to be verified TLS) as {settings.user!r}, then SHOW SESSION "
+                     "STATUS Ssl_version, Ssl_cipher and SHOW GLOBAL VARIABLES require_secure_transport")
+        return self._attempt(attempted, self._verified_params(endpoint, settings), settings.password,
+                             DriverMode.VERIFIED)
 
     def connect(self, endpoint: Endpoint, settings: GuardSettings, **overrides: Any) -> Any:
         """A PyMySQL connection that verifies the server certificate before sending credentials."""
-        import pymysql
-
+        refuse_unsafe_overrides(overrides, _UNSAFE_OVERRIDES, "PyMySQL")
         params = self._verified_params(endpoint, settings)
         params.update(overrides)
-        return pymysql.connect(**params)
+        opened = driver_call(lambda: _guarded_connection(params, settings.password), [settings.password])
+        if isinstance(opened, DriverFailure):
+            raise raise_failure(opened, f"PyMySQL could not connect to {endpoint.label}")
+        return opened
 
     def _verified_params(self, endpoint: Endpoint, settings: GuardSettings) -> dict[str, Any]:
         cafile = str(settings.ca_bundle) if settings.ca_bundle else None
-        context = (ssl.create_default_context(cafile=cafile) if endpoint.address is None
+        context = (verified_context(settings.ca_bundle) if endpoint.address is None
                    else _NameVerifyingContext.for_name(endpoint.host, cafile))
-        params = self._params(endpoint, settings, ssl=context, auth_plugin_map=_VERIFIED_CLEARTEXT_PLUGINS)
-        if settings.password is not None:
-            params["password"] = settings.password.reveal()
-        return params
+        return self._params(endpoint, settings, ssl=context, auth_plugin_map=_VERIFIED_CLEARTEXT_PLUGINS)
 
     def _params(self, endpoint: Endpoint, settings: GuardSettings, **extra: Any) -> dict[str, Any]:
         params: dict[str, Any] = {
             "host": endpoint.dial_host,
             "port": endpoint.dial_port,
             "user": settings.user,
-            "password": "",
             "database": settings.dbname,
             "connect_timeout": max(1, math.ceil(settings.timeout)),
             "read_timeout": max(1, math.ceil(settings.timeout)),
             "program_name": PROGRAM_NAME,
+            # Never the user's ~/.my.cnf: it could name another password or turn TLS off.
+            "read_default_file": None,
         }
         params.update(extra)
         return params
 
-    def _attempt(self, attempted: str, params: dict[str, Any], expect: DriverMode) -> DriverAttempt:
-        import pymysql
-
-        try:
-            conn = pymysql.connect(**params)
-        except CleartextPasswordRefused:
-            return DriverAttempt(
-                attempted,
-                "the server asked for the password in clear text (mysql_clear_password, as IAM "
-                "authentication does); it was not sent over an unencrypted connection",
-                DriverKind.NOT_CONCLUSIVE,
-            )
-        except pymysql.err.MySQLError as exc:
-            return self._classify_error(attempted, exc, expect)
-        finally:
-            params.pop("password", None)
+    def _attempt(self, attempted: str, params: dict[str, Any], secret: Optional[Secret],
+                 expect: DriverMode, context: Optional[ssl.SSLContext] = None) -> DriverAttempt:
+        opened = driver_call(lambda: _guarded_connection(params, secret), [secret])
+        if isinstance(opened, DriverFailure):
+            return DriverAttempt(attempted, opened.render(), classify_pymysql_failure(opened, expect, context))
         try:
             if expect is not DriverMode.VERIFIED:
                 return DriverAttempt(attempted, "the connection succeeded: a session was established",
                                      DriverKind.CONNECTED)
-            with conn.cursor() as cursor:
-                cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')")
-                status = {str(name): str(value) for name, value in cursor.fetchall()}
+            return _read_verified_session(attempted, opened, secret)
         finally:
-            conn.close()
-        version_text, cipher = status.get("Ssl_version", ""), status.get("Ssl_cipher", "")
-        session = SessionTls(encrypted=bool(version_text), version=TlsVersion.parse(version_text)
-                             if version_text else None, cipher_name=cipher or None)
-        answered = f"connected; Ssl_version={version_text or '(empty)'}, Ssl_cipher={cipher or '(empty)'}"
-        return DriverAttempt(attempted, answered, DriverKind.CONNECTED, session)
+            driver_call(opened.close, [secret])
 
-    def _classify_error(self, attempted: str, exc: Exception, expect: DriverMode) -> DriverAttempt:
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-        answered = f"ERROR {code}: {message}" if code is not None else message
-        original = getattr(exc, "original_exception", None)
-        if isinstance(original, ssl.SSLCertVerificationError):
-            return DriverAttempt(attempted, answered, DriverKind.CERTIFICATE_REJECTED)
-        if isinstance(original, ssl.SSLError):
-            outcome = classify_ssl_error(original)
-            kind = DriverKind.REFUSED_TLS if isinstance(outcome, HandshakeRefused) else DriverKind.NOT_CONCLUSIVE
-            return DriverAttempt(attempted, f"{answered} ({outcome.render()})", kind)
-        if code == ER_SECURE_TRANSPORT_REQUIRED:
-            return DriverAttempt(attempted, answered, DriverKind.REFUSED_FOR_TRANSPORT)
-        if code == ER_ACCESS_DENIED_ERROR:
-            # With the decoy password below the floor, a 1045 means the TLS session was set up.
-            kind = DriverKind.REACHED_AUTHENTICATION if expect is DriverMode.CAPPED else DriverKind.CREDENTIALS_REJECTED
-            return DriverAttempt(attempted, answered, kind)
-        return DriverAttempt(attempted, answered, DriverKind.NOT_CONCLUSIVE)
 
+def _read_verified_session(attempted: str, conn: Any, secret: Optional[Secret]) -> DriverAttempt:
+    """The server's own view of this session and of its global transport rule."""
+    status = driver_call(lambda: _rows(conn, _SESSION_TLS_QUERY), [secret])
+    if isinstance(status, DriverFailure):
+        return DriverAttempt(attempted, f"connected, but {_SESSION_TLS_QUERY} failed: {status.render()}",
+                             DriverKind.NOT_CONCLUSIVE)
+    variables = driver_call(lambda: _rows(conn, _TRANSPORT_QUERY), [secret])
+    transport: Optional[TransportSetting] = None
+    transport_text = f"{_TRANSPORT_QUERY} failed: {variables.render()}" if isinstance(variables, DriverFailure) else ""
+    if not isinstance(variables, DriverFailure):
+        transport = TransportSetting(_TRANSPORT_VARIABLE, variables.get(_TRANSPORT_VARIABLE))
+        transport_text = transport.render()
+    version_text, cipher = status.get("Ssl_version", ""), status.get("Ssl_cipher", "")
+    answered = (f"connected; Ssl_version={version_text or '(empty)'}, Ssl_cipher={cipher or '(empty)'}; "
+                f"{transport_text}")
+    version = parse_server_tls_version(version_text) if version_text else None
+    if version_text and version is None:
+        return DriverAttempt(attempted, f"{answered}; the server reports a TLS version this plugin does not know",
+                             DriverKind.NOT_CONCLUSIVE, transport=transport)
+    session = SessionTls(encrypted=bool(version_text), version=version, cipher_name=cipher or None)
+    return DriverAttempt(attempted, answered, DriverKind.CONNECTED, session, transport)
+
+
+def _rows(conn: Any, query: str) -> dict[str, str]:
+    with conn.cursor() as cursor:
+        cursor.execute(query)
+        return {_text(name): _text(value) for name, value in cursor.fetchall()}
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def classify_pymysql_failure(failure: DriverFailure, expect: DriverMode,
+                             context: Optional[ssl.SSLContext] = None) -> DriverKind:
+    """What a failed PyMySQL connect says about the server (only the scrubbed failure is read)."""
+    if failure.unverified_transport:
+        return DriverKind.CREDENTIAL_WITHHELD
+    if failure.certificate_rejected:
+        return DriverKind.CERTIFICATE_REJECTED
+    if failure.ssl_error is not None:
+        return driver_tls_failure_kind(classify_ssl_error(failure.ssl_error, context))
+    if failure.code == _CR_SSL_CONNECTION_ERROR and "doesn't support" in failure.message:
+        return DriverKind.TLS_NOT_OFFERED  # PyMySQL >= 1.2 with ssl=: no CLIENT_SSL, nothing sent
+    if failure.code == ER_SECURE_TRANSPORT_REQUIRED:
+        return DriverKind.REFUSED_FOR_TRANSPORT
+    if failure.code == ER_ACCESS_DENIED_ERROR:
+        # With the decoy password below the floor, a 1045 means the TLS session was set up.
+        return DriverKind.REACHED_AUTHENTICATION if expect is DriverMode.CAPPED \
+            else DriverKind.CREDENTIALS_REJECTED
+    return DriverKind.NOT_CONCLUSIVE
+
+
+_CR_SSL_CONNECTION_ERROR = 2026
+_SESSION_TLS_QUERY = "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')"
+_TRANSPORT_VARIABLE = "require_secure_transport"
+# SHOW (not SELECT @@GLOBAL...): an empty answer on servers without the variable, not an error.
+_TRANSPORT_QUERY = f"SHOW GLOBAL VARIABLES LIKE '{_TRANSPORT_VARIABLE}'"
+
+# Overrides that would let PyMySQL skip TLS or verification, or read credentials from elsewhere.
+_UNSAFE_OVERRIDES = frozenset({
+    "ssl", "ssl_disabled", "ssl_ca", "ssl_verify_cert", "ssl_verify_identity", "unix_socket",
+    "read_default_file", "read_default_group", "auth_plugin_map", "password", "passwd",
+})
+
+
+def _guarded_connection(params: dict[str, Any], secret: Optional[Secret]) -> Any:
+    return _guarded_class()(aurora_secret=secret, **params)
+
+
+@functools.lru_cache(maxsize=1)
+def _guarded_class() -> Any:
+    """A PyMySQL Connection whose password exists only for a verified TLS socket.
+
+    PyMySQL reads ``self.password`` at each use: the first scramble (after the TLS upgrade),
+    an auth switch (native, sha2, ed25519, old, cleartext, dialog), caching_sha2's full
+    authentication and its RSA key exchange. Serving it from a property that checks the live
+    socket makes every one of them refuse plaintext, whatever the server asks and whatever the
+    PyMySQL version does with a greeting that does not advertise TLS.
+    """
+    import pymysql
+
+    class GuardedConnection(pymysql.connections.Connection):
+        def __init__(self, *, aurora_secret: Optional[Secret], **params: Any) -> None:
+            self._aurora_secret = aurora_secret
+            super().__init__(**params)
+
+        @property
+        def password(self) -> bytes:
+            if self._aurora_secret is None:
+                return self._aurora_plain
+            sock = getattr(self, "_sock", None)
+            if sock is None:  # PyMySQL's __init__ looks at the type before connecting; nothing can be sent
+                return b""
+            return reveal_over(self._aurora_secret, sock).encode("utf-8")
+
+        @password.setter
+        def password(self, value: Any) -> None:
+            # PyMySQL stores the ``password`` argument here; only decoys and the public canary come this way.
+            self._aurora_plain = value.encode("utf-8") if isinstance(value, str) else bytes(value or b"")
+
+    return GuardedConnection
 
 class _NameVerifyingContext(ssl.SSLContext):
     """Verifies the certificate against the endpoint's name while TCP goes to another address.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 import ssl
-from typing import Any
+from typing import Any, Optional
 
 from ..errors import TlsNotOffered
 from ..findings import (
@@ -14,14 +15,16 @@ from ..findings import (
     DriverMode,
     IdentityOverTls,
     PlaintextFinding,
+    PlaintextIdentity,
     PlaintextKind,
     SessionTls,
     StartTls,
+    TransportSetting,
 )
 from ..settings.config import DEFAULT_DBNAME, GuardSettings
-from ..settings.credentials import decoy_password
+from ..settings.credentials import Secret, decoy_password, libpq_password
 from ..settings.endpoints import Endpoint, Engine
-from ..tls.handshake import TlsContexts
+from ..tls.handshake import TlsContexts, classify_tls_failure_text
 from ..tls.versions import TlsVersion
 from ..wire.net import Deadline, close_quietly, connect, resolve_addresses, send_all
 from ..wire.pg import (
@@ -33,6 +36,14 @@ from ..wire.pg import (
     startup_message,
     terminate,
 )
+from .drivers import (
+    DriverFailure,
+    driver_call,
+    driver_tls_failure_kind,
+    parse_server_tls_version,
+    raise_failure,
+    refuse_unsafe_overrides,
+)
 from .remedies import Remedies
 
 # The encryption state that ends pg_hba's refusal messages: "SSL off" up to the GSS-era code,
@@ -42,16 +53,21 @@ _UNENCRYPTED_REFUSAL = re.compile(r"pg_hba\.conf.*,\s*(?:no encryption|SSL off)\
 _ENCRYPTED_REFUSAL = re.compile(r"pg_hba\.conf.*,\s*(?:SSL encryption|SSL on|GSS encryption)\s*$", re.S)
 _INVALID_AUTHORIZATION = "28000"
 _PASSWORD_FAILED = re.compile(r"password authentication failed|28P01")
-_TLS_REFUSED = re.compile(
-    r"alert protocol version|unsupported protocol|alert handshake failure|"
-    r"no protocols available|wrong version number|insufficient security",
-    re.I,
-)
+_NO_TLS = re.compile(r"server does not support SSL", re.I)
 _CERT_FAILED = re.compile(r"certificate verify failed|server certificate for .* does not match|"
                           r"root certificate file .* does not exist|could not read root certificate", re.I)
 
 # The server's own view of this backend's encryption (a constant query: no user input in it).
 _SESSION_TLS_QUERY = "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+_FORCE_SSL = "rds.force_ssl"
+# missing_ok: NULL on self-managed PostgreSQL, which has no such parameter.
+_FORCE_SSL_QUERY = f"SELECT current_setting('{_FORCE_SSL}', true)"
+_DATABASES_QUERY = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
+# Overrides that would let libpq skip TLS or verification, or take a password from elsewhere.
+_UNSAFE_OVERRIDES = frozenset({
+    "sslmode", "sslrootcert", "gssencmode", "sslnegotiation", "hostaddr", "passfile", "service",
+    "password", "conninfo", "requiressl",
+})
 
 REMEDIES = Remedies(
     plaintext="set rds.force_ssl=1 in the DB cluster parameter group (self-managed PostgreSQL: "
@@ -81,21 +97,35 @@ class PostgresAdapter:
             raise
         return StartTls(sock)
 
-    def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, deadline: Deadline) -> PlaintextFinding:
-        assert endpoint.dial_port is not None
+    def plaintext_identities(self, settings: GuardSettings, databases: tuple[str, ...] = ()) -> tuple[
+            PlaintextIdentity, ...]:
+        """Each identity twice: the configured one, random ones (new each time) and, given the
+        databases the server lists as connectable, the configured user on each of them.
+
+        pg_hba.conf matches user and database, and a proxy may recognise a fixed probe, so a
+        refusal of one identity (or of a first attempt) says nothing about the rule for others.
+        """
         user, database = settings.probe_user, settings.dbname or DEFAULT_DBNAME
-        attempted = (
-            f"StartupMessage without SSLRequest (user {user!r}, database {database!r}); "
-            "no password is sent"
+        if databases:
+            return tuple(_identity(user, name) for name in databases for _ in range(PLAINTEXT_REPEATS))
+        return (
+            *(_identity(user, database) for _ in range(PLAINTEXT_REPEATS)),
+            *(_identity(_random_name(), _random_name(), random=True) for _ in range(PLAINTEXT_REPEATS)),
         )
+
+    def plaintext_attempt(self, endpoint: Endpoint, settings: GuardSettings, identity: PlaintextIdentity,
+                          deadline: Deadline) -> PlaintextFinding:
+        assert endpoint.dial_port is not None
+        attempted = f"StartupMessage without SSLRequest ({identity.render()}); no password is sent"
         sock = connect(endpoint.dial_host, endpoint.dial_port, deadline.remaining())
         try:
-            send_all(sock, startup_message(user, database), deadline, "StartupMessage")
+            message = startup_message(identity.user, identity.database or DEFAULT_DBNAME, identity.application_name)
+            send_all(sock, message, deadline, "StartupMessage")
             answer = read_startup_answer(sock, deadline)
         finally:
             terminate(sock)
             close_quietly(sock)
-        return PlaintextFinding(attempted, answer.render(), classify_plaintext_answer(answer))
+        return PlaintextFinding(attempted, answer.render(), classify_plaintext_answer(answer), identity)
 
     def identity_over_tls(self, tls: ssl.SSLSocket, ready: StartTls, endpoint: Endpoint,
                           settings: GuardSettings, deadline: Deadline) -> IdentityOverTls:
@@ -118,7 +148,7 @@ class PostgresAdapter:
             "password (the real one never travels unencrypted)"
         )
         params = self._params(endpoint, settings, sslmode="disable", password=decoy_password())
-        return self._attempt(attempted, params, settings, expect=DriverMode.PLAINTEXT)
+        return self._attempt(attempted, params, None, DriverMode.PLAINTEXT)
 
     def driver_capped(self, endpoint: Endpoint, settings: GuardSettings, version: TlsVersion,
                       contexts: TlsContexts) -> DriverAttempt:
@@ -128,30 +158,30 @@ class PostgresAdapter:
         )
         params = self._params(endpoint, settings, sslmode="require", password=decoy_password(),
                               ssl_min_protocol_version="TLSv1", ssl_max_protocol_version=version.server_setting)
-        return self._attempt(attempted, params, settings, expect=DriverMode.CAPPED)
+        return self._attempt(attempted, params, None, DriverMode.CAPPED, version)
 
     def driver_verified(self, endpoint: Endpoint, settings: GuardSettings) -> DriverAttempt:
         params = self._verified_params(endpoint, settings)
         attempted = (
             f"psycopg connect with sslmode=verify-full (sslrootcert={params['sslrootcert']}) as "
-            f"{settings.user!r}, then read this backend's row of pg_stat_ssl (ssl, version, cipher)"
+            f"{settings.user!r}, then read this backend's row of pg_stat_ssl (ssl, version, cipher), "
+            "rds.force_ssl and the connectable databases (pg_database.datallowconn)"
         )
-        return self._attempt(attempted, params, settings, expect=DriverMode.VERIFIED)
+        return self._attempt(attempted, params, settings.password, DriverMode.VERIFIED)
 
     def connect(self, endpoint: Endpoint, settings: GuardSettings, **overrides: Any) -> Any:
         """A psycopg connection that verifies the server (verify-full) before sending credentials."""
-        import psycopg
-
+        refuse_unsafe_overrides(overrides, _UNSAFE_OVERRIDES, "psycopg")
         params = self._verified_params(endpoint, settings)
         params.update(overrides)
-        return psycopg.connect(**params)
+        opened = driver_call(lambda: _connect(params, settings.password), [settings.password])
+        if isinstance(opened, DriverFailure):
+            raise raise_failure(opened, f"psycopg could not connect to {endpoint.label}")
+        return opened
 
     def _verified_params(self, endpoint: Endpoint, settings: GuardSettings) -> dict[str, Any]:
         root = str(settings.ca_bundle) if settings.ca_bundle else "system"
-        params = self._params(endpoint, settings, sslmode="verify-full", sslrootcert=root)
-        if settings.password is not None:
-            params["password"] = settings.password.reveal()
-        return params
+        return self._params(endpoint, settings, sslmode="verify-full", sslrootcert=root)
 
     def _params(self, endpoint: Endpoint, settings: GuardSettings, **extra: Any) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -171,30 +201,62 @@ class PostgresAdapter:
         params.update(extra)
         return params
 
-    def _attempt(self, attempted: str, params: dict[str, Any], settings: GuardSettings,
-                 expect: DriverMode) -> DriverAttempt:
-        import psycopg  # imported late: the plugin must load fast and inert without it
-
-        try:
-            conn = psycopg.connect(**params, autocommit=True)
-        except psycopg.OperationalError as exc:
-            message = _clean_libpq_message(str(exc))
-            return DriverAttempt(attempted, message, classify_driver_error(message, expect))
-        finally:
-            params.pop("password", None)
+    def _attempt(self, attempted: str, params: dict[str, Any], secret: Optional[Secret],
+                 expect: DriverMode, offered: Optional[TlsVersion] = None) -> DriverAttempt:
+        opened = driver_call(lambda: _connect(params, secret), [secret])
+        if isinstance(opened, DriverFailure):
+            return DriverAttempt(attempted, opened.message, classify_driver_error(opened.message, expect, offered))
         try:
             if expect is not DriverMode.VERIFIED:
                 return DriverAttempt(attempted, "the connection succeeded", DriverKind.CONNECTED)
-            row = conn.execute(_SESSION_TLS_QUERY).fetchone()
+            return _read_verified_session(attempted, opened, secret)
         finally:
-            conn.close()
-        if row is None:
-            return DriverAttempt(attempted, "pg_stat_ssl has no row for this backend", DriverKind.NOT_CONCLUSIVE)
-        encrypted, version_text, cipher = bool(row[0]), row[1], row[2]
-        version = TlsVersion.parse(version_text) if version_text else None
-        session = SessionTls(encrypted=encrypted, version=version, cipher_name=cipher)
-        answered = f"connected; pg_stat_ssl says ssl={encrypted}, version={version_text}, cipher={cipher}"
-        return DriverAttempt(attempted, answered, DriverKind.CONNECTED, session)
+            driver_call(opened.close, [secret])
+
+
+def _connect(params: dict[str, Any], secret: Optional[Secret]) -> Any:
+    import psycopg  # imported late: the plugin must load fast and inert without it
+
+    if secret is None:
+        return psycopg.connect(**params, autocommit=True)
+    return psycopg.connect(**params, password=libpq_password(secret, params), autocommit=True)
+
+
+def _read_verified_session(attempted: str, conn: Any, secret: Optional[Secret]) -> DriverAttempt:
+    """The server's own view: this session's TLS, Aurora's rds.force_ssl, the connectable databases."""
+    row = driver_call(lambda: conn.execute(_SESSION_TLS_QUERY).fetchone(), [secret])
+    if isinstance(row, DriverFailure):
+        return DriverAttempt(attempted, f"connected, but reading pg_stat_ssl failed: {row.message}",
+                             DriverKind.NOT_CONCLUSIVE)
+    if row is None:
+        return DriverAttempt(attempted, "pg_stat_ssl has no row for this backend", DriverKind.NOT_CONCLUSIVE)
+    force_ssl = driver_call(lambda: conn.execute(_FORCE_SSL_QUERY).fetchone(), [secret])
+    databases = driver_call(lambda: conn.execute(_DATABASES_QUERY).fetchall(), [secret])
+    transport = None if isinstance(force_ssl, DriverFailure) else TransportSetting(
+        _FORCE_SSL, None if force_ssl is None or force_ssl[0] is None else str(force_ssl[0]))
+    names = () if isinstance(databases, DriverFailure) else tuple(str(r[0]) for r in databases)
+    encrypted, version_text, cipher = bool(row[0]), row[1], row[2]
+    answered = (f"connected; pg_stat_ssl says ssl={encrypted}, version={version_text}, cipher={cipher}; "
+                + (transport.render() if transport else f"rds.force_ssl unreadable: {force_ssl}")
+                + (f"; connectable databases: {', '.join(names)}" if names
+                   else f"; the connectable databases could not be listed: {databases}"))
+    version = parse_server_tls_version(version_text) if version_text else None
+    if version_text and version is None:
+        return DriverAttempt(attempted, f"{answered}; the server reports a TLS version this plugin does not know",
+                             DriverKind.NOT_CONCLUSIVE, transport=transport, databases=names)
+    session = SessionTls(encrypted=encrypted, version=version, cipher_name=cipher)
+    return DriverAttempt(attempted, answered, DriverKind.CONNECTED, session, transport, names)
+
+
+PLAINTEXT_REPEATS = 2
+
+
+def _identity(user: str, database: str, *, random: bool = False) -> PlaintextIdentity:
+    return PlaintextIdentity(user, database, f"{APPLICATION_NAME}-{secrets.token_hex(3)}", random)
+
+
+def _random_name() -> str:
+    return f"aurora_guard_{secrets.token_hex(4)}"
 
 
 def classify_plaintext_answer(answer: PgErrorResponse | PgAuthenticationRequest) -> PlaintextKind:
@@ -205,24 +267,24 @@ def classify_plaintext_answer(answer: PgErrorResponse | PgAuthenticationRequest)
     return PlaintextKind.NOT_CONCLUSIVE
 
 
-def classify_driver_error(message: str, expect: DriverMode) -> DriverKind:
+def classify_driver_error(message: str, expect: DriverMode,
+                          offered: Optional[TlsVersion] = None) -> DriverKind:
     """Classify a libpq connection failure from its text: libpq gives no SQLSTATE for these."""
     if re.search(r",\s*(no encryption|SSL off)\b", message):
         return DriverKind.REFUSED_FOR_TRANSPORT
     if _CERT_FAILED.search(message):
         return DriverKind.CERTIFICATE_REJECTED
-    if _TLS_REFUSED.search(message):
-        return DriverKind.REFUSED_TLS
+    if _NO_TLS.search(message):
+        return DriverKind.TLS_NOT_OFFERED
+    tls = classify_tls_failure_text(message, offered)
+    if tls is not None:
+        return driver_tls_failure_kind(tls)
     if re.search(r"ssl_(max|min)_protocol_version|invalid .*protocol version", message, re.I):
         return DriverKind.LOCAL_LIMIT
     if _PASSWORD_FAILED.search(message):
-        return DriverKind.CREDENTIALS_REJECTED if expect is DriverMode.VERIFIED else DriverKind.REACHED_AUTHENTICATION
+        return DriverKind.CREDENTIALS_REJECTED if expect is DriverMode.VERIFIED \
+            else DriverKind.REACHED_AUTHENTICATION
     if expect is DriverMode.CAPPED and re.search(r"pg_hba\.conf.*(SSL encryption|SSL on)", message):
         # pg_hba refused the identity, but only after a TLS session below the floor was set up.
         return DriverKind.REACHED_AUTHENTICATION
     return DriverKind.NOT_CONCLUSIVE
-
-
-def _clean_libpq_message(message: str) -> str:
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    return " | ".join(lines)

@@ -150,6 +150,15 @@ REQUIRE = OptionSpec("--aurora-require", "AURORA_GUARD_REQUIRE", "aurora_require
                      "configured: use it in every pipeline, so a missing or misspelt setting cannot "
                      "turn the gate off. Values for env/ini: 1/true/yes/on or 0/false/no/off.")
 
+CANARY_USER = OptionSpec("--aurora-plaintext-canary-user", "AURORA_GUARD_PLAINTEXT_CANARY_USER",
+                         "aurora_plaintext_canary_user",
+                         "MySQL only: an account with no privileges whose password is public by design; its "
+                         "plaintext login must get error 3159 (see README, 'Probe and canary accounts').")
+CANARY_PASSWORD = OptionSpec("--aurora-plaintext-canary-password", "AURORA_GUARD_PLAINTEXT_CANARY_PASSWORD",
+                             "aurora_plaintext_canary_password",
+                             "Password of the canary account: it is sent without TLS, so it must never be a "
+                             "real password (it must differ from AURORA_GUARD_PASSWORD).")
+
 # The engine-default drift gate's settings (drift/plugin.py registers and reads them).
 AWS_REGION = OptionSpec("--aws-region", "AURORA_GUARD_AWS_REGION", "aurora_aws_regions",
                         "AWS region whose engine defaults are checked for each --aurora-engine-family "
@@ -176,7 +185,7 @@ ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
                                 "fails if any baseline changed, listing the changes for review")
 
 ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, ENDPOINT_BUDGET, USER, DBNAME, PASSWORD, CA_BUNDLE,
-               PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE)
+               PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE, CANARY_USER, CANARY_PASSWORD)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -202,6 +211,8 @@ class GuardSettings:
     cert_min_days: int = DEFAULT_CERT_MIN_DAYS
     allowed_cas: tuple[str, ...] = DEFAULT_ALLOWED_CAS
     require: bool = False
+    canary_user: Optional[str] = None
+    canary_password: Optional[str] = None  # public by design: it is sent without TLS
 
     @property
     def active(self) -> bool:
@@ -373,6 +384,20 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
             f"{filters_raw.source} is set but --aurora-discover is not; add --aurora-discover "
             "(AURORA_GUARD_DISCOVER=true) or drop the filter"
         )
+    canary_user_raw, canary_password_raw = get(CANARY_USER), get(CANARY_PASSWORD)
+    if (canary_user_raw is None) != (canary_password_raw is None):
+        given = canary_user_raw or canary_password_raw
+        raise ConfigurationError(
+            f"{given.source if given else ''} is set but its pair is not: give both "
+            f"{CANARY_USER.flag} and {CANARY_PASSWORD.flag}, or neither"
+        )
+    canary_password = str(canary_password_raw.value) if canary_password_raw is not None else None
+    if canary_password is not None and password is not None and Secret(canary_password) == password:
+        raise ConfigurationError(
+            f"{canary_password_raw.source if canary_password_raw else ''}: the canary password equals the "
+            "probe account's password; the canary's is sent without TLS, so it must be a public, "
+            "separate one (an account with no privileges)"
+        )
 
     settings = GuardSettings(
         endpoints=tuple(apply_connect_to(e, connect_to) for e in endpoints),
@@ -394,6 +419,8 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
         proxy_ca_bundle=proxy_ca_bundle,
         iam_auth=iam_auth,
         credentials_source="IAM database authentication tokens" if iam_auth else None,
+        canary_user=str(canary_user_raw.value) if canary_user_raw is not None else None,
+        canary_password=canary_password,
     )
     if secret_raw is None:
         return settings

@@ -1,13 +1,23 @@
-"""Secrets that cannot leak through a repr, a traceback's locals or an f-string by accident."""
+"""Secrets that cannot leak through a repr, a traceback's locals or an f-string by accident,
+and the one rule for handing them over: only to TLS whose certificate and hostname were verified.
+
+The rule covers every form a secret can take on the wire: in clear, as a challenge-response
+scramble (crackable offline from a wordlist), or encrypted with a public key the server sent
+(an attacker's key, over plaintext). So the check is on the transport, made at the moment the
+driver asks for the secret, not on the authentication method.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import ssl
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, UnverifiedTransportError
 
 
 class Secret:
@@ -19,7 +29,7 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
-        """The value, for the one place that hands it to a driver over a verified TLS session."""
+        """The value. Only :func:`reveal_over` and :func:`libpq_password` call this for the wire."""
         return self._value
 
     def __repr__(self) -> str:
@@ -42,6 +52,56 @@ class Secret:
     def __reduce__(self) -> tuple[object, ...]:
         # Never pickled to xdist workers or caches by accident.
         raise TypeError("a Secret cannot be pickled")
+
+
+def require_verified_tls(sock: object, what: str = "the credential") -> ssl.SSLSocket:
+    """Return ``sock`` if it is a TLS socket whose peer certificate and hostname were verified.
+
+    Otherwise raise :class:`UnverifiedTransportError` before anything derived from the secret
+    is computed. The checks are on the live socket, not on the options that should have made it.
+    """
+    if not isinstance(sock, ssl.SSLSocket):
+        raise UnverifiedTransportError(
+            f"refused to send {what}: the connection is not TLS (the server did not start TLS or the "
+            "driver fell back to plaintext); nothing derived from it was sent"
+        )
+    context = sock.context
+    if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
+        raise UnverifiedTransportError(
+            f"refused to send {what}: the TLS session does not verify the server certificate and "
+            "hostname; nothing derived from it was sent"
+        )
+    if sock.version() is None or not sock.getpeercert():
+        raise UnverifiedTransportError(
+            f"refused to send {what}: the TLS handshake has not completed with a verified peer "
+            "certificate; nothing derived from it was sent"
+        )
+    return sock
+
+
+def reveal_over(secret: Secret, sock: object, what: str = "the password") -> str:
+    """The secret's value, for a driver about to send it on ``sock`` (see the module docstring)."""
+    require_verified_tls(sock, what)
+    return secret.reveal()
+
+
+# libpq owns its socket, so the rule is enforced on the parameters that make libpq verify the
+# server before authentication: verify-full checks the chain and the hostname; GSSAPI encryption
+# (which would replace TLS) is off.
+_LIBPQ_VERIFIED = {"sslmode": "verify-full", "gssencmode": "disable"}
+
+
+def libpq_password(secret: Secret, params: Mapping[str, Any], what: str = "the password") -> str:
+    """The secret's value for a libpq connection, only if ``params`` make libpq verify TLS first."""
+    for key, required in _LIBPQ_VERIFIED.items():
+        if params.get(key) != required:
+            raise UnverifiedTransportError(
+                f"refused to send {what}: libpq would connect with {key}={params.get(key)!r}, "
+                f"not {required!r}, so the server might not be verified before authentication"
+            )
+    if not params.get("sslrootcert"):
+        raise UnverifiedTransportError(f"refused to send {what}: no sslrootcert to verify the server against")
+    return secret.reveal()
 
 
 def decoy_password() -> str:
@@ -95,3 +155,17 @@ def parse_db_secret(value: Secret, source: str) -> DbSecret:
             raise ConfigurationError(f"{source}: {key!r} must be a string")
     return DbSecret(source, data["username"], Secret(data["password"]), optional["host"] or None, port,
                     optional["dbname"] or None, optional["engine"] or None)
+
+
+_CONNINFO_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+def scrub(text: str, secrets_: Iterable[Optional[Secret]]) -> str:
+    """``text`` with every secret's value (and any ``password=`` conninfo field) masked."""
+    for secret in secrets_:
+        if secret is not None and secret.reveal():
+            value = secret.reveal()
+            for form in {value, repr(value)[1:-1], repr(value.encode("utf-8"))[2:-1]}:
+                if form:
+                    text = text.replace(form, "***")
+    return _CONNINFO_PASSWORD.sub(r"\1***", text)

@@ -227,8 +227,34 @@ def _complete(tls: ssl.SSLSocket, context: ssl.SSLContext,
 
 def classify_ssl_error(exc: ssl.SSLError, context: Optional[ssl.SSLContext] = None) -> HandshakeOutcome:
     """Classify a failed handshake; ``context`` names the version offered when it could not be."""
+    offered = int(context.maximum_version) if context is not None else None
+    version = TlsVersion(offered) if offered in {int(v) for v in TlsVersion} else None
     reason = getattr(exc, "reason", None) or ""
-    text = str(exc)
+    if isinstance(exc, ssl.SSLEOFError):
+        reason = "UNEXPECTED_EOF_WHILE_READING"
+    return _classify_reason(reason, str(exc), version)
+
+
+# OpenSSL's reason strings as libraries that only pass on text print them (libpq: "SSL error:
+# tlsv1 alert protocol version"): the reason code in lower case with spaces.
+_REASON_TEXT = re.compile(
+    r"\b((?:sslv3|tlsv1|tlsv13) alert [a-z ]+?|unsupported protocol|wrong ssl version|no protocols available|"
+    r"no ciphers available|no suitable signature algorithm|unexpected eof while reading|wrong version number|"
+    r"packet length too long|record layer failure|http request)(?=$|[^a-z ]|\s*$)",
+    re.I,
+)
+
+
+def classify_tls_failure_text(text: str, offered: Optional[TlsVersion]) -> Optional[HandshakeOutcome]:
+    """The same classification for a failure known only by its text; None if it names no TLS reason."""
+    match = _REASON_TEXT.search(text)
+    if match is None:
+        return None
+    reason = match.group(1).strip().upper().replace(" ", "_")
+    return _classify_reason(reason, text, offered)
+
+
+def _classify_reason(reason: str, text: str, offered: Optional[TlsVersion]) -> HandshakeOutcome:
     match = _ALERT_REASON.match(reason)
     if match:
         alert = match.group("name").lower()
@@ -239,11 +265,10 @@ def classify_ssl_error(exc: ssl.SSLError, context: Optional[ssl.SSLContext] = No
         # The server answered with a version outside what we offered: it did not accept ours.
         return HandshakeRefused("older_version_chosen", f"the server chose a version we did not offer ({text})")
     if reason in ("NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM"):
-        offered = int(context.maximum_version) if context is not None else None
-        if offered in {int(v) for v in TlsVersion}:
-            return HandshakeNotOffered(TlsVersion(offered), text)
+        if offered is not None:
+            return HandshakeNotOffered(offered, text)
         return HandshakeInconclusive("local", f"the local TLS library could not make the offer: {text}")
-    if isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
+    if reason == "UNEXPECTED_EOF_WHILE_READING":
         return HandshakeInconclusive(
             "eof", "the server closed the connection during the TLS handshake without a TLS alert"
         )

@@ -71,9 +71,9 @@ class PgAuthenticationRequest:
 StartupAnswer = Union[PgErrorResponse, PgAuthenticationRequest]
 
 
-def startup_message(user: str, database: str) -> bytes:
+def startup_message(user: str, database: str, application_name: str = APPLICATION_NAME) -> bytes:
     """A protocol 3.0 StartupMessage; it carries no password (that comes only if asked)."""
-    params = {"user": user, "database": database, "application_name": APPLICATION_NAME}
+    params = {"user": user, "database": database, "application_name": application_name}
     body = struct.pack("!I", PROTOCOL_3_0)
     for key, value in params.items():
         body += key.encode() + b"\0" + value.encode() + b"\0"

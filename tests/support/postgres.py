@@ -50,6 +50,9 @@ class PgProfile(enum.Enum):
     # TLS 1.0-1.2 whose only ECDHE group is secp521r1: accepted old TLS that a hello offering
     # fewer groups than OpenSSL's client misreads as refused (issue 15).
     P521_OLD_TLS = "p521_old_tls"
+    # Plaintext refused for every database but one that exists (a per-database pg_hba line):
+    # only a probe that lists the connectable databases can tell.
+    PER_DATABASE = "per_database"
 
 
 _HBA_TLS_ONLY = """\
@@ -58,6 +61,13 @@ hostnossl all all 0.0.0.0/0 reject
 hostnossl all all ::/0 reject
 hostssl all all 127.0.0.1/32 scram-sha-256
 hostssl all all ::1/128 scram-sha-256
+"""
+PLAINTEXT_DATABASE = "legacy"
+_HBA_PLAINTEXT_FOR_ONE_DATABASE = f"""\
+local all all trust
+hostnossl {PLAINTEXT_DATABASE} all 127.0.0.1/32 scram-sha-256
+hostnossl all all 0.0.0.0/0 reject
+hostssl all all 127.0.0.1/32 scram-sha-256
 """
 _HBA_ANY_TRANSPORT = """\
 local all all trust
@@ -86,6 +96,7 @@ _PROFILE_SETTINGS: dict[PgProfile, tuple[dict[str, str], str]] = {
          "ssl_ecdh_curve": "'secp521r1'"},
         _HBA_TLS_ONLY,
     ),
+    PgProfile.PER_DATABASE: ({"ssl": "on", "ssl_min_protocol_version": "'TLSv1.3'"}, _HBA_PLAINTEXT_FOR_ONE_DATABASE),
 }
 
 
@@ -183,7 +194,7 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3, *,
         if openssl is not None:
             env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER, lines=openssl))
         elif profile in (PgProfile.HARDENED, PgProfile.IN_BETWEEN, PgProfile.CERTIFICATES,
-                         PgProfile.P521_OLD_TLS):
+                         PgProfile.P521_OLD_TLS, PgProfile.PER_DATABASE):
             env["OPENSSL_CONF"] = str(write_openssl_conf(directory, OS_USER,
                                                          weak_certificates=profile is PgProfile.CERTIFICATES))
         started = subprocess.run(
@@ -195,7 +206,8 @@ def start_postgres(profile: PgProfile, pki: TestPki, attempts: int = 3, *,
             # SIGQUIT is PostgreSQL's immediate shutdown, what stop() asks pg_ctl for.
             watchdog = watch(pidfile=data / "postmaster.pid", paths=[directory], sig=signal.SIGQUIT)
             password = MaskedPassword(secrets.token_urlsafe(18))
-            _create_guard_role(socket_dir, port, password)
+            _create_guard_role(socket_dir, port, password,
+                               extra_databases=(PLAINTEXT_DATABASE,) if profile is PgProfile.PER_DATABASE else ())
             return RunningPostgres(
                 profile=profile, host="127.0.0.1", port=port, user=GUARD_USER, password=password,
                 database=GUARD_DATABASE, ca_cert=pki.ca_cert, directory=directory,
@@ -237,7 +249,7 @@ def _write_config(data: Path, socket_dir: Path, port: int, profile: PgProfile, p
     (data / "pg_hba.conf").write_text(hba)
 
 
-def _create_guard_role(socket_dir: Path, port: int, password: str) -> None:
+def _create_guard_role(socket_dir: Path, port: int, password: str, extra_databases: tuple[str, ...] = ()) -> None:
     with psycopg.connect(host=str(socket_dir), port=port, user="postgres", dbname="postgres",
                          autocommit=True) as conn:
         conn.execute(
@@ -245,8 +257,9 @@ def _create_guard_role(socket_dir: Path, port: int, password: str) -> None:
                 psycopg.sql.Identifier(GUARD_USER), psycopg.sql.Literal(password)
             )
         )
-        conn.execute(
-            psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                psycopg.sql.Identifier(GUARD_DATABASE), psycopg.sql.Identifier(GUARD_USER)
+        for database in (GUARD_DATABASE, *extra_databases):
+            conn.execute(
+                psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    psycopg.sql.Identifier(database), psycopg.sql.Identifier(GUARD_USER)
+                )
             )
-        )
