@@ -43,7 +43,7 @@ def test_the_short_summary_line_starts_with_the_verdict(run_guard, pg_weak, monk
     monkeypatch.setenv("COLUMNS", "250")
     run = run_guard(f"--aurora-endpoint={pg_weak.endpoint}", "-k", "plaintext_refused")
     run.result.stdout.fnmatch_lines([
-        "FAILED aurora-guard*::plaintext_refused - Failed: plaintext accepted: the unencrypted connection*",
+        "FAILED aurora-guard*::plaintext_refused - Failed: plaintext accepted for user *: the unencrypted connection*",
     ])
 
 

@@ -23,18 +23,18 @@ class TestHardenedServer:
         assert run.outcomes() == dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
         assert run.result.ret == pytest.ExitCode.OK
 
-    def test_the_credential_free_gate_costs_fifteen_connections_in_the_servers_own_log(self, run_guard,
+    def test_the_credential_free_gate_costs_eighteen_connections_in_the_servers_own_log(self, run_guard,
                                                                                         pg_hardened, ca_bundle):
         # SSLv3: 2 crafted (refusal, confirmation); TLS 1.0, 1.1, 1.2: 1 crafted + 1 OpenSSL
-        # witness each; TLS 1.3: 2 accepted + 1 refused + 1 confirmation; the plaintext attempt;
-        # the modern handshake (also the floor's and TLS 1.3's OpenSSL witness): 14 for the TLS
-        # checks; certificate_trusted's own verified handshake makes 15.
+        # witness each; TLS 1.3: 2 accepted + 1 refused + 1 confirmation; the modern handshake (also
+        # the floor's and TLS 1.3's OpenSSL witness): 13 for the TLS checks; 4 plaintext attempts (the
+        # configured and a random identity, each twice); certificate_trusted's own verified handshake.
         log = pg_hardened.directory / "server.log"
         before = log.read_text(errors="replace").count("connection received:")
         run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-ca-bundle={ca_bundle}")
         assert run.result.ret == pytest.ExitCode.OK
         time.sleep(0.2)  # the server writes its log line as it accepts
-        assert log.read_text(errors="replace").count("connection received:") - before == 15
+        assert log.read_text(errors="replace").count("connection received:") - before == 18
 
     def test_every_driver_check_passes_with_credentials(self, run_guard, pg_hardened, ca_bundle, monkeypatch):
         run = run_guard(*with_credentials(monkeypatch, pg_hardened, ca_bundle))
