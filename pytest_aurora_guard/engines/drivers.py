@@ -73,6 +73,19 @@ def refuse_unsafe_overrides(overrides: Mapping[str, Any], unsafe: frozenset[str]
         )
 
 
+def open_for_user(driver: str, label: str, params: dict[str, Any], overrides: Mapping[str, Any],
+                  unsafe: frozenset[str], opener: Callable[[dict[str, Any], Optional[Secret]], T],
+                  password: Optional[Secret]) -> T:
+    """A user's connection (the ``aurora_connect`` fixture): verified parameters, overrides that keep
+    the transport safe, and only our own scrubbed exception on failure."""
+    refuse_unsafe_overrides(overrides, unsafe, driver)
+    merged = {**params, **overrides}
+    opened = driver_call(lambda: opener(merged, password), [password])
+    if isinstance(opened, DriverFailure):
+        raise raise_failure(opened, f"{driver} could not connect to {label}")
+    return opened
+
+
 def driver_tls_failure_kind(outcome: HandshakeOutcome) -> DriverKind:
     """A driver's failed TLS handshake, read with the same classifier as the TLS probes.
 

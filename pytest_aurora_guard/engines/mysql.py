@@ -59,9 +59,8 @@ from .drivers import (
     DriverFailure,
     driver_call,
     driver_tls_failure_kind,
+    open_for_user,
     parse_server_tls_version,
-    raise_failure,
-    refuse_unsafe_overrides,
     verified_context,
 )
 from .remedies import Remedies
@@ -239,13 +238,8 @@ class MySqlAdapter:
 
     def connect(self, endpoint: Endpoint, settings: GuardSettings, **overrides: Any) -> Any:
         """A PyMySQL connection that verifies the server certificate before sending credentials."""
-        refuse_unsafe_overrides(overrides, _UNSAFE_OVERRIDES, "PyMySQL")
-        params = self._verified_params(endpoint, settings)
-        params.update(overrides)
-        opened = driver_call(lambda: _guarded_connection(params, settings.password), [settings.password])
-        if isinstance(opened, DriverFailure):
-            raise raise_failure(opened, f"PyMySQL could not connect to {endpoint.label}")
-        return opened
+        return open_for_user("PyMySQL", endpoint.label, self._verified_params(endpoint, settings), overrides,
+                             _UNSAFE_OVERRIDES, _guarded_connection, settings.password)
 
     def _verified_params(self, endpoint: Endpoint, settings: GuardSettings) -> dict[str, Any]:
         cafile = str(settings.ca_bundle) if settings.ca_bundle else None

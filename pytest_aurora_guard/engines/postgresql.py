@@ -40,9 +40,8 @@ from .drivers import (
     DriverFailure,
     driver_call,
     driver_tls_failure_kind,
+    open_for_user,
     parse_server_tls_version,
-    raise_failure,
-    refuse_unsafe_overrides,
 )
 from .remedies import Remedies
 
@@ -171,13 +170,8 @@ class PostgresAdapter:
 
     def connect(self, endpoint: Endpoint, settings: GuardSettings, **overrides: Any) -> Any:
         """A psycopg connection that verifies the server (verify-full) before sending credentials."""
-        refuse_unsafe_overrides(overrides, _UNSAFE_OVERRIDES, "psycopg")
-        params = self._verified_params(endpoint, settings)
-        params.update(overrides)
-        opened = driver_call(lambda: _connect(params, settings.password), [settings.password])
-        if isinstance(opened, DriverFailure):
-            raise raise_failure(opened, f"psycopg could not connect to {endpoint.label}")
-        return opened
+        return open_for_user("psycopg", endpoint.label, self._verified_params(endpoint, settings), overrides,
+                             _UNSAFE_OVERRIDES, _connect, settings.password)
 
     def _verified_params(self, endpoint: Endpoint, settings: GuardSettings) -> dict[str, Any]:
         root = str(settings.ca_bundle) if settings.ca_bundle else "system"
