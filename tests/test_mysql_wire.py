@@ -80,16 +80,6 @@ MARIADB_GREETING = greeting_payload(
     mariadb_capabilities=0x1D,
 )
 
-# What MySQL 8 / Aurora MySQL send with require_secure_transport=ON (facts §3.2) ...
-MYSQL8_SECURE_TRANSPORT_REQUIRED = err_payload(
-    3159, "HY000",
-    "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
-)
-# ... and MariaDB after MDEV-30178 (facts §3.3): same code and text, SQLSTATE 08004.
-MARIADB_SECURE_TRANSPORT_REQUIRED = err_payload(
-    3159, "08004",
-    "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
-)
 ACCESS_DENIED = err_payload(
     1045, "28000", "Access denied for user 'guard'@'127.0.0.1' (using password: YES)"
 )
@@ -355,53 +345,6 @@ def test_auth_more_data_is_recognised() -> None:
 def test_an_unknown_answer_is_a_probe_error_showing_its_bytes() -> None:
     with pytest.raises(ProbeError, match=r"unknown packet; first bytes b'\\x7fxyz'"):
         wire.parse_login_answer(b"\x7fxyz")
-
-
-@pytest.mark.parametrize(
-    ("payload", "expected"),
-    [
-        pytest.param(
-            MYSQL8_SECURE_TRANSPORT_REQUIRED, PlaintextOutcome.REFUSED, id="mysql8-3159-HY000"
-        ),
-        pytest.param(
-            MARIADB_SECURE_TRANSPORT_REQUIRED, PlaintextOutcome.REFUSED, id="mariadb-3159-08004"
-        ),
-        pytest.param(
-            err_payload(3159, "42000", "Connections using insecure transport are prohibited"),
-            PlaintextOutcome.INCONCLUSIVE,
-            id="3159-with-an-unknown-sqlstate",
-        ),
-        pytest.param(ACCESS_DENIED, PlaintextOutcome.INCONCLUSIVE, id="1045-access-denied"),
-        pytest.param(
-            err_payload(1040, "08004", "Too many connections"),
-            PlaintextOutcome.INCONCLUSIVE,
-            id="1040-too-many-connections",
-        ),
-        pytest.param(
-            b"\xfecaching_sha2_password\0" + SCRAMBLE + b"\0",
-            PlaintextOutcome.INCONCLUSIVE,
-            id="auth-switch",
-        ),
-        pytest.param(b"\x01\x04", PlaintextOutcome.INCONCLUSIVE, id="auth-more-data"),
-        pytest.param(b"\x00\x00\x00\x02\x00\x00\x00", PlaintextOutcome.ACCEPTED, id="ok"),
-    ],
-)
-def test_plaintext_login_classification(payload: bytes, expected: PlaintextOutcome) -> None:
-    assert wire.classify_plaintext_login(wire.parse_login_answer(payload)).outcome is expected
-
-
-def test_access_denied_is_inconclusive_because_the_password_is_checked_first() -> None:
-    classification = wire.classify_plaintext_login(wire.parse_login_answer(ACCESS_DENIED))
-    assert "check the password before require_secure_transport" in classification.reason
-
-
-def test_a_refusal_names_the_server_family_it_matches() -> None:
-    mysql = wire.classify_plaintext_login(wire.parse_login_answer(MYSQL8_SECURE_TRANSPORT_REQUIRED))
-    mariadb = wire.classify_plaintext_login(
-        wire.parse_login_answer(MARIADB_SECURE_TRANSPORT_REQUIRED)
-    )
-    assert "as MySQL 8 / Aurora MySQL does" in mysql.reason
-    assert "as MariaDB with MDEV-30178 does" in mariadb.reason
 
 
 # --- reading from a socket: deadlines, truncation, foreign protocols -----------------------------

@@ -200,8 +200,7 @@ class MySqlAdapter:
         answer = read_login_answer(tls, deadline)
         if answer.kind is LoginAnswerKind.OK:
             _quit(tls)
-        refused_for_transport = answer.error is not None and answer.error.code == ER_SECURE_TRANSPORT_REQUIRED
-        return IdentityOverTls(attempted, answer.render(), not refused_for_transport)
+        return IdentityOverTls(attempted, answer.render(), reaches_authentication_over_tls(answer))
 
     # -- driver-level checks (PyMySQL), only with --aurora-user ----------------------------------
 
@@ -274,6 +273,12 @@ class MySqlAdapter:
             return _read_verified_session(attempted, opened, secret)
         finally:
             driver_call(opened.close, [secret])
+
+
+def reaches_authentication_over_tls(answer: mysql_wire.MySqlLoginAnswer) -> bool:
+    """The empty-password login over TLS: anything but error 3159 means TLS reaches authentication
+    (an OK, an auth switch, or 1045 for the empty password); 3159 would say TLS itself is not enough."""
+    return not (answer.error is not None and answer.error.code == ER_SECURE_TRANSPORT_REQUIRED)
 
 
 def _read_verified_session(attempted: str, conn: Any, secret: Optional[Secret]) -> DriverAttempt:

@@ -133,11 +133,7 @@ class PostgresAdapter:
         send_all(tls, startup_message(user, database), deadline, "StartupMessage over TLS")
         answer = read_startup_answer(tls, deadline)
         terminate(tls)
-        if isinstance(answer, PgAuthenticationRequest):
-            return IdentityOverTls(attempted, answer.render(), True)
-        if answer.sqlstate == _INVALID_AUTHORIZATION and _ENCRYPTED_REFUSAL.search(answer.message):
-            return IdentityOverTls(attempted, answer.render(), False)
-        return IdentityOverTls(attempted, answer.render(), None)
+        return IdentityOverTls(attempted, answer.render(), classify_identity_over_tls(answer))
 
     # -- driver-level checks (psycopg / libpq), only with --aurora-user ---------------------
 
@@ -259,6 +255,16 @@ def classify_plaintext_answer(answer: PgErrorResponse | PgAuthenticationRequest)
     if answer.sqlstate == _INVALID_AUTHORIZATION and _UNENCRYPTED_REFUSAL.search(answer.message):
         return PlaintextKind.REFUSED_FOR_TRANSPORT
     return PlaintextKind.NOT_CONCLUSIVE
+
+
+def classify_identity_over_tls(answer: PgErrorResponse | PgAuthenticationRequest) -> Optional[bool]:
+    """Whether the probe identity reaches authentication over TLS: True for any authentication
+    request, False for pg_hba's refusal of this encrypted connection, None for anything else."""
+    if isinstance(answer, PgAuthenticationRequest):
+        return True
+    if answer.sqlstate == _INVALID_AUTHORIZATION and _ENCRYPTED_REFUSAL.search(answer.message):
+        return False
+    return None
 
 
 def classify_driver_error(message: str, expect: DriverMode,

@@ -205,14 +205,8 @@ def _complete(tls: ssl.SSLSocket, context: ssl.SSLContext,
     failure: Optional[HandshakeOutcome] = None
     try:
         tls.do_handshake()
-    except ssl.SSLError as exc:
-        failure = classify_ssl_error(exc, context)
-    except socket.timeout:
-        failure = HandshakeInconclusive("timeout", f"TLS handshake got no answer within {deadline.seconds:g} s")
-    except ConnectionResetError:
-        failure = HandshakeInconclusive("reset", "the server reset the connection during the TLS handshake")
     except OSError as exc:
-        failure = HandshakeInconclusive("reset", f"TLS handshake failed at the socket level: {exc}")
+        failure = classify_handshake_failure(exc, context, deadline.seconds)
     if failure is not None:
         tls.close()
         return failure, None
@@ -223,6 +217,18 @@ def _complete(tls: ssl.SSLSocket, context: ssl.SSLContext,
         return HandshakeInconclusive("garbage", "TLS handshake returned no version or cipher"), None
     outcome = HandshakeCompleted(version=TlsVersion.from_ssl_module(negotiated), cipher_name=cipher[0])
     return outcome, tls
+
+
+def classify_handshake_failure(exc: OSError, context: Optional[ssl.SSLContext], seconds: float) -> HandshakeOutcome:
+    """What a failed ``do_handshake`` says: a TLS error is read by :func:`classify_ssl_error`; a
+    timeout, a reset or any other socket error is no evidence either way."""
+    if isinstance(exc, ssl.SSLError):
+        return classify_ssl_error(exc, context)
+    if isinstance(exc, socket.timeout):
+        return HandshakeInconclusive("timeout", f"TLS handshake got no answer within {seconds:g} s")
+    if isinstance(exc, ConnectionResetError):
+        return HandshakeInconclusive("reset", "the server reset the connection during the TLS handshake")
+    return HandshakeInconclusive("reset", f"TLS handshake failed at the socket level: {exc}")
 
 
 def classify_ssl_error(exc: ssl.SSLError, context: Optional[ssl.SSLContext] = None) -> HandshakeOutcome:
