@@ -318,34 +318,49 @@ def judge_version_refused(probe: EndpointProbe, version: Optional[TlsVersion]) -
     make = _Verdicts(probe, f"tls_version_refused[{version.label}]")
     crafted = probe.surface_at(version)
     witness = probe.witness_at(version)
-    attempted = (_crafted_attempt(probe, f"offering only {version.label}, every suite the registry knows for it "
-                                         "in bundles of at most 128"), witness.attempted)
-    answered = (f"crafted: {crafted.reason}", f"OpenSSL: {witness.outcome.render()}")
-    if crafted.status is VersionStatus.ACCEPTED:
-        suites = crafted.accepted_cipher_suites()
-        shown = ", ".join(suite.describe() for suite in suites[:3])
-        more = f" and {len(suites) - 3} more" if len(suites) > 3 else ""
-        return make.failed(f"{version.label} accepted: the server chose {shown}{more} (crafted ClientHello)",
-                           attempted, answered, _floor_remedy(probe))
-    outcome = witness.outcome
-    if isinstance(outcome, HandshakeCompleted):
-        disagree = (f"; the crafted ClientHellos were refused ({crafted.reason}): the witnesses disagree"
-                    if crafted.status is VersionStatus.REFUSED else "")
-        return make.failed(f"{version.label} accepted: the system OpenSSL (Python's ssl) completed a handshake at "
-                           f"{outcome.version.label} with {_suite_of(outcome)}{disagree}", attempted, answered,
-                           _floor_remedy(probe))
+    # A DNS-named endpoint is asked both ways, with and without SNI (see EndpointProbe.without_sni).
+    unnamed = probe.without_sni(version)
+    attempted: tuple[str, ...] = (
+        _crafted_attempt(probe, f"offering only {version.label}, every suite the registry knows for it "
+                                "in bundles of at most 128"), witness.attempted)
+    answered: tuple[str, ...] = (f"crafted: {crafted.reason}", f"OpenSSL: {witness.outcome.render()}")
+    ways = [("", crafted, witness)]
+    if unnamed is not None:
+        attempted += (_crafted_attempt(probe, "as above, sending no server name (SNI)"), unnamed[1].attempted)
+        answered += (f"crafted without SNI: {unnamed[0].reason}",
+                     f"OpenSSL without SNI: {unnamed[1].outcome.render()}")
+        ways.append((" without SNI", *unnamed))
+    for how, surface, _ in ways:
+        if surface.status is VersionStatus.ACCEPTED:
+            suites = surface.accepted_cipher_suites()
+            shown = ", ".join(suite.describe() for suite in suites[:3])
+            more = f" and {len(suites) - 3} more" if len(suites) > 3 else ""
+            return make.failed(f"{version.label} accepted{how}: the server chose {shown}{more} (crafted "
+                               f"ClientHello{how})", attempted, answered, _floor_remedy(probe))
+    for how, surface, seen_by in ways:
+        outcome = seen_by.outcome
+        if isinstance(outcome, HandshakeCompleted):
+            disagree = (f"; the crafted ClientHellos{how} were refused ({surface.reason}): the witnesses disagree"
+                        if surface.status is VersionStatus.REFUSED else "")
+            return make.failed(f"{version.label} accepted{how}: the system OpenSSL (Python's ssl) completed a "
+                               f"handshake at {outcome.version.label} with {_suite_of(outcome)}{disagree}",
+                               attempted, answered, _floor_remedy(probe))
     elsewhere = [seen for seen in _sessions_at(probe, version)
                  if all(probe.surface_at(v).status is VersionStatus.REFUSED for v in seen.versions if v != version)]
     if elsewhere:
         return make.failed(f"{version.label} accepted: the run itself set up a session there, which contradicts "
                            f"the refusal: {'; '.join(seen.render() for seen in elsewhere)}",
                            attempted, (*answered, *(seen.render() for seen in elsewhere)), _floor_remedy(probe))
-    if crafted.status is not VersionStatus.REFUSED:
-        return make.inconclusive(f"no evidence whether {version.label} is refused", attempted, answered,
-                                 _NETWORK_REMEDY)
-    if isinstance(outcome, HandshakeRefused):
-        return make.passed(f"{version.label} refused, by two witnesses: the crafted ClientHellos and the system "
-                           "OpenSSL", attempted, answered)
+    both = " with and without SNI" if unnamed is not None else ""
+    if any(surface.status is not VersionStatus.REFUSED for _, surface, _ in ways):
+        return make.inconclusive(f"no evidence whether {version.label} is refused"
+                                 + ("" if crafted.status is not VersionStatus.REFUSED else " without SNI"),
+                                 attempted, answered, _NETWORK_REMEDY)
+    outcomes = [seen_by.outcome for _, _, seen_by in ways]
+    if all(isinstance(outcome, HandshakeRefused) for outcome in outcomes):
+        return make.passed(f"{version.label} refused{both}, by two witnesses: the crafted ClientHellos and the "
+                           "system OpenSSL", attempted, answered)
+    outcome = next(o for o in outcomes if not isinstance(o, HandshakeRefused))
     if isinstance(outcome, HandshakeNotOffered) and version is TlsVersion.SSLv3:
         return make.passed("SSLv3 refused, on one witness only: the crafted ClientHellos, refused twice on fresh "
                            f"connections; no second witness is available ({outcome.detail})", attempted, answered)
@@ -354,8 +369,9 @@ def judge_version_refused(probe: EndpointProbe, version: Optional[TlsVersion]) -
             f"the crafted ClientHellos were refused, but only one witness was available: the local OpenSSL cannot "
             f"offer {version.label} ({outcome.detail}), and a refusal needs two", attempted, answered,
             f"run the gate where Python's ssl can offer {version.label} (OpenSSL 3 at @SECLEVEL=0 can)")
-    return make.inconclusive(f"the crafted ClientHellos were refused, but the system OpenSSL's attempt at "
-                             f"{version.label} proves nothing either way", attempted, answered, _NETWORK_REMEDY)
+    how = next(how for how, _, seen_by in ways if seen_by.outcome is outcome)
+    return make.inconclusive(f"the crafted ClientHellos were refused{both}, but the system OpenSSL's attempt at "
+                             f"{version.label}{how} proves nothing either way", attempted, answered, _NETWORK_REMEDY)
 
 
 def _contradictions(probe: EndpointProbe, seen: list[HandshakeSeen]) -> list[str]:
@@ -410,9 +426,14 @@ def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
                  "per version, the system OpenSSL (Python's ssl) offering the suites not seen accepted")
     answered = (*(f"{s.version.label}: {s.status.value}; {s.reason}" for s in surfaces),
                 *(f"OpenSSL at {w.version.label}: {w.outcome.render()}" for w in witnesses))
+    # Below the floor, a DNS-named endpoint is enumerated without SNI too (EndpointProbe.without_sni).
+    unnamed = [pair for pair in (probe.without_sni(v) for v in TlsVersion) if pair is not None]
+    answered += (*(f"{s.version.label} without SNI: {s.status.value}; {s.reason}" for s, _ in unnamed),
+                 *(f"OpenSSL at {w.version.label} without SNI: {w.outcome.render()}" for _, w in unnamed))
     seen = probe.handshakes_seen()
-    offenders = [f"{suite.describe()} at {surface.version.label}"
-                 for surface in surfaces for suite in surface.accepted_cipher_suites()
+    offenders = [f"{suite.describe()} at {surface.version.label}{how}"
+                 for how, group in (("", surfaces), (" without SNI", [s for s, _ in unnamed]))
+                 for surface in group for suite in surface.accepted_cipher_suites()
                  if suite.code not in allowlist]
     contradictions = _contradictions(probe, seen)
     if offenders or contradictions:
@@ -424,13 +445,17 @@ def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
             parts.append(f"the run contradicts itself: {'; '.join(contradictions)}")
         return make.failed("; ".join(parts), attempted, (*answered, *(s.render() for s in seen)),
                            f"{_remedies(probe).ciphers}; {_floor_remedy(probe)}")
-    unresolved = [s for s in surfaces if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
+    unresolved = [(s, "") for s in surfaces if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
+    unresolved += [(s, " without SNI") for s, _ in unnamed if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
     if unresolved:
         return make.inconclusive(
             "every suite seen so far is allowlisted, but not every version could be enumerated: "
-            + "; ".join(f"{s.version.label}: {s.reason}" for s in unresolved),
+            + "; ".join(f"{s.version.label}{how}: {s.reason}" for s, how in unresolved),
             attempted, answered, _NETWORK_REMEDY)
     unconfirmed = [why for why in (_unconfirmed_refusal(probe, s) for s in surfaces) if why]
+    unconfirmed += [f"{w.version.label} without SNI: no second witness for the refusal ({w.outcome.render()})"
+                    for s, w in unnamed if s.status is VersionStatus.REFUSED
+                    and not isinstance(w.outcome, (HandshakeRefused, HandshakeCompleted))]
     if unconfirmed:
         return make.inconclusive("every suite seen is allowlisted, but a refusal needs two witnesses: "
                                  + "; ".join(unconfirmed), attempted, answered, _NETWORK_REMEDY)
@@ -669,7 +694,7 @@ CHECKS: tuple[CheckSpec, ...] = (
               observations=_plaintext_needs),
     CheckSpec("tls_version_refused", "each protocol version below the floor is refused",
               needs_credentials=False, per_version=True, rule=judge_version_refused,
-              observations=lambda s, v: [("surface", v)]),
+              observations=lambda s, v: [("surface", v), ("surface_without_sni", v)]),
     CheckSpec("tls_floor_accepted", "a handshake at the floor version succeeds",
               needs_credentials=False, per_version=False, rule=judge_floor_accepted, observations=_floor_needs),
     CheckSpec("negotiated_cipher_allowed", "the suite a modern default client negotiates is allowlisted",
@@ -677,7 +702,8 @@ CHECKS: tuple[CheckSpec, ...] = (
               observations=_needs_modern),
     CheckSpec("accepted_suites_allowed", "every suite the server accepts, at every version, is allowlisted",
               needs_credentials=False, per_version=False, rule=judge_accepted_suites,
-              observations=lambda s, v: ["modern", *(("surface", version) for version in TlsVersion)]),
+              observations=lambda s, v: ["modern", *(("surface", version) for version in TlsVersion),
+                                         *(("surface_without_sni", version) for version in s.below_floor())]),
     CheckSpec("certificate_trusted", "the certificate chain verifies to a trusted root, names the endpoint, "
               "uses strong keys and signatures and stays valid long enough",
               needs_credentials=False, per_version=False, rule=judge_certificate_trusted,

@@ -231,7 +231,12 @@ class EndpointProbe:
             self._submit(key, lambda: self._modern(adapter, endpoint))
         elif isinstance(key, tuple) and key[0] == "surface":
             offered = cast(TlsVersion, key[1])
-            self._submit(key, lambda: self._surface_at(adapter, endpoint, offered), connections=0)
+            self._submit(key, lambda: self._surface_at(adapter, endpoint, offered, endpoint.server_name),
+                         connections=0)
+        elif isinstance(key, tuple) and key[0] == "surface_without_sni":
+            unnamed = cast(TlsVersion, key[1])
+            if self.sends_sni_at(unnamed):  # otherwise the "surface" observation already is this one
+                self._submit(key, lambda: self._surface_at(adapter, endpoint, unnamed, None), connections=0)
         elif isinstance(key, tuple) and key[0] == "version":
             version = cast(TlsVersion, key[1])
             self._submit(key, lambda: self._at_version(adapter, endpoint, version))
@@ -329,6 +334,27 @@ class EndpointProbe:
         witness = cast("tuple[VersionSurface, Optional[SecondWitness]]", self._get(("surface", version)))[1]
         assert witness is not None
         return witness
+
+    def sends_sni_at(self, version: TlsVersion) -> bool:
+        """True when the hellos at ``version`` name the server (SNI): a DNS-named endpoint, and a
+        version with extensions (SSLv3 hellos carry none, and IP literals are never sent)."""
+        return self.configured.server_name is not None and version is not TlsVersion.SSLv3
+
+    def without_sni(self, version: TlsVersion) -> Optional[tuple[VersionSurface, SecondWitness]]:
+        """The crafted enumeration and OpenSSL's witness at ``version`` once more, sending no server
+        name; None where the run's hellos send none anyway (IP literals, SSLv3) or at the floor and above.
+
+        A front that routes by SNI (a load balancer's default backend for clients without SNI)
+        can make one name two servers; every client that connects by address, or passes
+        ``-noservername``, meets the second one. A below-floor version is refused only when it is
+        refused both ways, each way by both witnesses.
+        """
+        if not self.sends_sni_at(version) or version >= self.settings.min_tls:
+            return None
+        key = ("surface_without_sni", version)
+        surface, witness = cast("tuple[VersionSurface, Optional[SecondWitness]]", self._get(key))
+        assert witness is not None  # below the floor is below TLS 1.3
+        return surface, witness
 
     def handshakes_seen(self) -> list[HandshakeSeen]:
         """Every TLS session the run's observations of this endpoint set up, besides the crafted
@@ -436,8 +462,8 @@ class EndpointProbe:
         finally:
             close_quietly(sock)
 
-    def _surface_at(self, adapter: EngineAdapter, endpoint: Endpoint,
-                    version: TlsVersion) -> tuple[VersionSurface, Optional[SecondWitness]]:
+    def _surface_at(self, adapter: EngineAdapter, endpoint: Endpoint, version: TlsVersion,
+                    server_name: Optional[str]) -> tuple[VersionSurface, Optional[SecondWitness]]:
         not_offered: list[TlsNotOffered] = []
 
         def open_tls_ready() -> socket.socket:
@@ -451,22 +477,24 @@ class EndpointProbe:
         # Where OpenSSL will witness the refusal below, its fresh connection is the confirmation;
         # elsewhere (SSLv3, TLS 1.3 suites) the crafted refusal is re-offered once more.
         witnessed = version is not TlsVersion.TLSv1_3 and self._contexts.can_offer(version)
-        surface = enumerate_surface(open_tls_ready, versions=[version], server_name=endpoint.server_name,
+        surface = enumerate_surface(open_tls_ready, versions=[version], server_name=server_name,
                                     timeout=lambda: self.budget.step(self.settings.timeout),
                                     confirm_final_refusal=not witnessed).versions[0]
         if not_offered:
             raise not_offered[0]  # no TLS at all: positive evidence that every TLS check fails
         if version is TlsVersion.TLSv1_3:
             return surface, None
-        return surface, self._witness(adapter, endpoint, surface)
+        return surface, self._witness(adapter, endpoint, surface, server_name)
 
-    def _witness(self, adapter: EngineAdapter, endpoint: Endpoint, surface: VersionSurface) -> SecondWitness:
+    def _witness(self, adapter: EngineAdapter, endpoint: Endpoint, surface: VersionSurface,
+                 server_name: Optional[str]) -> SecondWitness:
         version = surface.version
         excluded = tuple(s.openssl_name for s in surface.accepted_cipher_suites() if s.openssl_name)
         but = f" except the {len(excluded)} the crafted enumeration saw accepted" if excluded else ""
+        unnamed = ", sending no server name (SNI)" if server_name is None and endpoint.server_name else ""
         attempted = (f"STARTTLS ({adapter.engine.display_name}) then a full handshake by the system OpenSSL "
                      f"(Python's ssl) offering only {version.label}, every local suite{but}, at @SECLEVEL=0 "
-                     "with OpenSSL's client groups")
+                     f"with OpenSSL's client groups{unnamed}")
         if not self._contexts.can_offer(version):
             context = self._contexts.capped(version)
             assert isinstance(context, HandshakeNotOffered)
@@ -479,7 +507,7 @@ class EndpointProbe:
         self._note_connections(1)
         deadline = self._deadline()
         sock = adapter.open_tls_ready(endpoint, deadline).sock
-        outcome = self._contexts.witness(sock, version, excluding=excluded, server_name=endpoint.server_name,
+        outcome = self._contexts.witness(sock, version, excluding=excluded, server_name=server_name,
                                          deadline=deadline)
         return SecondWitness(attempted, version, excluded, outcome)
 
@@ -518,7 +546,8 @@ def _sessions_in(key: Hashable, result: Any) -> list[HandshakeSeen]:
         return [_completed(f"the handshake capped at {result.version.label} (Python's ssl)", result.outcome)]
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], VersionSurface):
         surface, witness = result
-        seen = [_completed(f"OpenSSL's second witness at {witness.version.label}", witness.outcome)
+        unnamed = " sent without SNI" if isinstance(key, tuple) and key[0] == "surface_without_sni" else ""
+        seen = [_completed(f"OpenSSL's second witness at {witness.version.label}{unnamed}", witness.outcome)
                 for witness in [witness] if witness is not None and isinstance(witness.outcome, HandshakeCompleted)]
         for attempt in surface.attempts:
             chose = attempt.outcome
@@ -528,7 +557,8 @@ def _sessions_in(key: Hashable, result: Any) -> list[HandshakeSeen]:
                 suite = REGISTRY.by_code(chose.suite_code)
                 if older is not None:
                     seen.append(HandshakeSeen(
-                        f"a crafted {surface.version.label} ClientHello answered with a {older.label} ServerHello",
+                        f"a crafted {surface.version.label} ClientHello{unnamed} answered with a {older.label} "
+                        "ServerHello",
                         (older,), suite.openssl_name or suite.iana_name if suite else f"0x{chose.suite_code:04X}"))
         return seen
     if isinstance(result, DriverAttempt):
