@@ -4,8 +4,9 @@
 
 For each round it starts nothing new: one hardened PostgreSQL (the test suite's launcher) is
 gated ``--rounds`` times through the library (all built-in checks, with and without
-credentials), timing the verdicts and counting connections two ways: the probe's own counter
-and the server's ``log_connections`` lines, which is the ground truth.
+credentials, by IP literal and by DNS name), timing the verdicts and counting connections two
+ways: the probe's own counter and the server's ``log_connections`` lines, which is the ground
+truth. By DNS name the hellos send SNI, so each below-floor version is also asked without it.
 """
 
 from __future__ import annotations
@@ -52,9 +53,12 @@ def main() -> None:
         pki = make_pki(Path(work))
         servers = [start_postgres(PgProfile.HARDENED, pki) for _ in range(args.endpoints)]
         try:
-            for label, with_user in (("credential-free", False), ("with --aurora-user", True)):
+            for label, with_user, host in (("credential-free", False, "127.0.0.1"),
+                                           ("with --aurora-user", True, "127.0.0.1"),
+                                           ("credential-free, by DNS name", False, "localhost"),
+                                           ("with --aurora-user, by DNS name", True, "localhost")):
                 base = GuardSettings(
-                    endpoints=tuple(parse_endpoint(s.endpoint) for s in servers),
+                    endpoints=tuple(parse_endpoint(f"postgresql://{host}:{s.port}") for s in servers),
                     user=servers[0].user if with_user else None, dbname=servers[0].database,
                     password=Secret(servers[0].password) if with_user else None, ca_bundle=pki.ca_cert,
                 )
