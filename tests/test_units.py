@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
-
 import pytest
 
 from pytest_aurora_guard.errors import ConfigurationError
-from pytest_aurora_guard.settings.credentials import Secret
 from pytest_aurora_guard.settings.endpoints import Engine, parse_endpoint
 from pytest_aurora_guard.tls.versions import TlsVersion
-
-
-class TestSecret:
-    def test_every_textual_form_is_masked(self):
-        secret = Secret("hunter2")
-        assert "hunter2" not in f"{secret} {secret!r} {secret!s} {[secret]} {({'p': secret})}"
-
-    def test_only_reveal_gives_the_value(self):
-        assert Secret("hunter2").reveal() == "hunter2"
-
-    def test_equality_works_for_any_text(self):
-        assert Secret("pässwörd-🔑") == Secret("pässwörd-🔑")
-        assert Secret("pässwörd-🔑") != Secret("password")
-
-    def test_it_cannot_be_pickled_to_a_worker_or_cache(self):
-        with pytest.raises(TypeError, match="cannot be pickled"):
-            pickle.dumps(Secret("hunter2"))
 
 
 class TestEndpoints:

@@ -1,0 +1,133 @@
+"""Secrets in memory and in text: every textual form masked, never pickled, scrubbed from whatever
+a driver says, and handed to libpq only with parameters that verify the server first."""
+
+from __future__ import annotations
+
+import pickle
+import ssl
+
+import pytest
+
+from pytest_aurora_guard.engines.drivers import DriverFailure, driver_call, raise_failure
+from pytest_aurora_guard.errors import DriverError, UnverifiedTransportError
+from pytest_aurora_guard.settings.credentials import Secret, libpq_password, scrub
+from tests.openssl_errors import alert, handshake_error
+
+_VERIFIED = {"sslmode": "verify-full", "gssencmode": "disable", "sslrootcert": "/etc/ca.pem"}
+
+
+class TestSecret:
+    def test_every_textual_form_is_masked(self):
+        secret = Secret("hunter2")
+        assert "hunter2" not in f"{secret} {secret!r} {secret!s} {[secret]} {({'p': secret})}"
+        assert (repr(secret), str(secret), f"{secret:>20}") == ("Secret('***')", "Secret('***')", "***")
+
+    def test_only_reveal_gives_the_value(self):
+        assert Secret("hunter2").reveal() == "hunter2"
+
+    def test_equality_works_for_any_text(self):
+        assert Secret("pässwörd-🔑") == Secret("pässwörd-🔑")
+        assert Secret("pässwörd-🔑") != Secret("password")
+        assert Secret("hunter2") != "hunter2"
+
+    def test_equal_secrets_hash_alike(self):
+        assert hash(Secret("hunter2")) == hash(Secret("hunter2"))
+
+    def test_it_cannot_be_pickled_to_a_worker_or_cache(self):
+        with pytest.raises(TypeError, match="a Secret cannot be pickled"):
+            pickle.dumps(Secret("hunter2"))
+
+
+class TestScrub:
+    @pytest.mark.parametrize("value", ["hunter2", "pa'ss\\word", "pässwörd-🔑"])
+    def test_the_value_is_masked_as_text_as_a_repr_and_as_bytes(self, value):
+        text = f"{value} | {value!r} | {value.encode()!r}"
+        scrubbed = scrub(text, [Secret(value)])
+        assert scrubbed.count("***") >= 3
+        assert value not in scrubbed
+        assert repr(value)[1:-1] not in scrubbed
+        assert repr(value.encode())[2:-1] not in scrubbed
+
+    def test_a_conninfo_password_field_is_masked_whatever_its_value(self):
+        text = "host=db password=other-secret user=guard; password = 'quoted \\' one' dbname=x"
+        assert scrub(text, []) == "host=db password=*** user=guard; password = *** dbname=x"
+
+    def test_missing_and_empty_secrets_change_nothing(self):
+        assert scrub("nothing to hide", [None, Secret("")]) == "nothing to hide"
+
+
+class TestDriverBoundary:
+    """``driver_call``: whatever a driver raises becomes a scrubbed ``DriverFailure``."""
+
+    def test_a_driver_error_number_is_kept_with_its_message_scrubbed(self):
+        def fails() -> None:
+            raise RuntimeError(1045, "Access denied for 'guard' using password hunter2")
+
+        found = driver_call(fails, [Secret("hunter2")])
+        assert found == DriverFailure("RuntimeError", "ERROR 1045: Access denied for 'guard' using password ***", 1045)
+        assert found.render() == "ERROR 1045: Access denied for 'guard' using password *** (RuntimeError)"
+
+    def test_a_multi_line_message_becomes_one_line_and_a_bool_is_no_error_number(self):
+        def fails() -> None:
+            raise ValueError(True, "x")
+
+        assert driver_call(fails, []).code is None
+
+        def multi() -> None:
+            raise OSError("connection failed:\n  password=hunter2 \n\n  FATAL: no")
+
+        assert driver_call(multi, []).message == "connection failed: | password=*** | FATAL: no"
+
+    def test_the_tls_error_underneath_is_kept_for_the_classifier(self):
+        tls = handshake_error(alert(70))
+
+        def fails() -> None:
+            raise ConnectionError("could not connect") from tls
+
+        found = driver_call(fails, [])
+        assert isinstance(found, DriverFailure)
+        assert (found.ssl_error, found.certificate_rejected) == (tls, False)
+
+    def test_a_certificate_verification_error_marks_the_certificate_rejected(self):
+        def fails() -> None:
+            raise ssl.SSLCertVerificationError(1, "certificate verify failed")
+
+        found = driver_call(fails, [])
+        assert isinstance(found, DriverFailure)
+        assert found.certificate_rejected
+
+    def test_our_guard_wrapped_in_a_driver_exception_is_recognised(self):
+        def fails() -> None:
+            try:
+                raise UnverifiedTransportError("refused to send the password: the connection is not TLS")
+            except UnverifiedTransportError as exc:
+                raise RuntimeError("driver wrapper") from exc
+
+        found = driver_call(fails, [])
+        assert found == DriverFailure("", "refused to send the password: the connection is not TLS",
+                                      unverified_transport=True)
+        raised = raise_failure(found, "PyMySQL could not connect to db")
+        assert type(raised) is UnverifiedTransportError
+        assert str(raised) == "PyMySQL could not connect to db: refused to send the password: the connection is not TLS"
+
+    def test_any_other_failure_is_raised_as_a_driver_error_with_its_type(self):
+        raised = raise_failure(DriverFailure("OperationalError", "timeout expired"), "psycopg could not connect")
+        assert type(raised) is DriverError
+        assert str(raised) == "psycopg could not connect: timeout expired (OperationalError)"
+
+
+class TestLibpqPassword:
+    def test_verified_parameters_get_the_value(self):
+        assert libpq_password(Secret("hunter2"), _VERIFIED) == "hunter2"
+
+    @pytest.mark.parametrize(("key", "value"), [("sslmode", "require"), ("sslmode", None), ("gssencmode", "prefer")])
+    def test_parameters_that_might_not_verify_get_nothing(self, key, value):
+        params = {**_VERIFIED, key: value}
+        with pytest.raises(UnverifiedTransportError) as raised:
+            libpq_password(Secret("hunter2"), params)
+        assert str(raised.value) == (f"refused to send the password: libpq would connect with {key}={value!r}, not "
+                                     f"{_VERIFIED[key]!r}, so the server might not be verified before authentication")
+
+    def test_no_root_certificate_gets_nothing(self):
+        with pytest.raises(UnverifiedTransportError, match="no sslrootcert to verify the server against"):
+            libpq_password(Secret("hunter2"), {**_VERIFIED, "sslrootcert": ""})
