@@ -93,6 +93,18 @@ def pg_per_database(test_pki: TestPki) -> Iterator[RunningPostgres]:
     yield from _postgres(PgProfile.PER_DATABASE, test_pki)
 
 
+@pytest.fixture(scope="session")
+def pg_tls_rejects_probe(test_pki: TestPki) -> Iterator[RunningPostgres]:
+    """Plaintext refused, and pg_hba rejects the probe identity over TLS too; TLS 1.3 only."""
+    yield from _postgres(PgProfile.TLS_REJECTS_PROBE, test_pki)
+
+
+@pytest.fixture(scope="session")
+def pg_tls12_max(test_pki: TestPki) -> Iterator[RunningPostgres]:
+    """Plaintext refused; TLS 1.2 only (ssl_max_protocol_version=TLSv1.2)."""
+    yield from _postgres(PgProfile.TLS12_MAX, test_pki)
+
+
 @pytest.fixture
 def raw_peer() -> Iterator[Peer]:
     """Start hand-written TLS peers on loopback; each is stopped after the test."""

@@ -157,7 +157,7 @@ def test_credentials_echoed_by_the_server_are_scrubbed_from_the_message(
         f"key {ACCESS_KEY_ID} secret {SECRET_ACCESS_KEY} token {SESSION_TOKEN} and another ASIAEXAMPLEEXAMPLE12",
     )
 
-    with pytest.raises(AwsApiError) as raised:
+    with pytest.raises(AwsCredentialsError, match="The credentials were refused") as raised:
         fetch()
 
     message = str(raised.value)
@@ -169,15 +169,17 @@ def test_credentials_echoed_by_the_server_are_scrubbed_from_the_message(
 def test_an_unparseable_answer_is_an_error(pg11: FakeRds) -> None:
     pg11.raw_reply = (200, "<html>captive portal</html>")
 
-    with pytest.raises(AwsApiError):
+    with pytest.raises(AwsApiError, match="the answer is not an RDS Query-protocol response") as raised:
         fetch()
+    assert type(raised.value) is AwsApiError  # none of the subclasses that say what to change
 
 
 def test_a_server_error_is_an_error_that_says_nothing_was_written(pg11: FakeRds) -> None:
     pg11.deny("InternalFailure", "boom", status=500)
 
-    with pytest.raises(AwsApiError, match="Nothing was compared or written"):
+    with pytest.raises(AwsApiError, match="Nothing was compared or written") as raised:
         fetch()
+    assert type(raised.value) is AwsApiError
 
 
 def test_aws_region_wins_over_aws_default_region() -> None:

@@ -169,6 +169,7 @@ def test_corrupt_json_names_the_file_and_the_position(tmp_path: Path) -> None:
     with pytest.raises(BaselineError) as raised:
         load_baseline(path, "us-east-1", "aurora-postgresql11")
 
+    assert type(raised.value) is BaselineError  # a file that is there, not MissingBaselineError
     assert str(path) in str(raised.value)
     assert "line 2" in str(raised.value)
 
@@ -202,6 +203,7 @@ def test_a_baseline_not_in_the_schema_is_refused_naming_the_file(tmp_path: Path,
     with pytest.raises(BaselineError) as raised:
         load_baseline(path, "us-east-1", "aurora-postgresql11")
 
+    assert type(raised.value) is BaselineError  # a file that is there, not MissingBaselineError
     assert str(path) in str(raised.value)
     assert expected in str(raised.value)
 
@@ -237,9 +239,9 @@ def test_no_baseline_directory_means_no_baselines(tmp_path: Path) -> None:
 
 
 def test_region_and_family_names_cannot_escape_the_baseline_directory(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match=r"'\.\./etc' is not an AWS region name"):
         baseline_path(tmp_path, "../etc", "aurora-postgresql11")
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match=r"'\.\./\.\./x' is not a DB parameter group family name"):
         baseline_path(tmp_path, "us-east-1", "../../x")
 
 

@@ -41,8 +41,17 @@ class TestHardenedServer:
         assert run.outcomes() == dict.fromkeys(sorted(CREDENTIAL_FREE | DRIVER), "passed")
 
     def test_plaintext_pass_cites_the_servers_transport_refusal(self, run_guard, pg_hardened):
-        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", "-rA", "-k", "plaintext_refused")
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", "-k", "plaintext_refused")
         assert run.outcome_of("plaintext_refused") == "passed"
+        evidence = run.verdict_text("plaintext_refused").splitlines()
+        assert evidence[0] == ("plaintext refused for being unencrypted, for 3 identities across 3 database(s) "
+                               "(4 attempts); the configured identity reaches authentication over TLS")
+        refusals = [line for line in evidence if line.startswith("FATAL: pg_hba.conf rejects connection")]
+        assert len(refusals) == 4
+        assert all(line.endswith(", no encryption (SQLSTATE 28000)") for line in refusals)
+        assert ("the same StartupMessage over TLS (user 'pytest_aurora_guard_probe', database 'postgres'); "
+                "no password sent") in evidence
+        assert evidence[-1].startswith("AuthenticationSASL (")
 
     def test_a_floor_of_tls12_needs_tls12_accepted_which_hardened_refuses(self, run_guard, pg_hardened):
         run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", "--aurora-min-tls=TLSv1.2")
@@ -67,6 +76,14 @@ class TestWeakServer:
 
     def test_sslv3_is_refused_even_though_the_local_openssl_cannot_offer_it(self, run):
         assert run.outcome_of("tls_version_refused[SSLv3]") == "passed"
+        evidence = run.verdict_text("tls_version_refused[SSLv3]").splitlines()
+        assert evidence[0] == ("SSLv3 refused, on one witness only: the crafted ClientHellos, refused twice on fresh "
+                               "connections; no second witness is available (Python's ssl module and OpenSSL 3 "
+                               "have no SSLv3)")
+        assert any(line.startswith("crafted: none of the ") and line.endswith(
+            "(the last bundle twice), each answered with fatal alert 40 (handshake_failure)") for line in evidence)
+        assert "OpenSSL: the local TLS library cannot offer SSLv3: Python's ssl module and OpenSSL 3 have no SSLv3" \
+            in evidence
 
     def test_the_accepted_surface_names_every_offender_with_version(self, run):
         assert run.outcome_of("accepted_suites_allowed") == "failed"
@@ -149,3 +166,31 @@ class TestVerifiedSession:
         assert run.outcome_of("driver_verified_session") == "failed"
         assert run.outcome_of("negotiated_cipher_allowed") == "failed"
         assert "not in the allowlist" in run.output
+
+
+class TestServerRefusingTheProbeIdentityOverTlsToo:
+    """pg_hba rejects the probe identity on every transport: its plaintext refusal proves nothing."""
+
+    def test_a_plaintext_refusal_without_the_tls_contrast_does_not_pass(self, run_guard, pg_tls_rejects_probe):
+        run = run_guard(f"--aurora-endpoint={pg_tls_rejects_probe.endpoint}", "-k", "plaintext_refused")
+        assert run.outcome_of("plaintext_refused") == "error"
+        evidence = run.verdict_text("plaintext_refused").splitlines()
+        assert evidence[0] == ("plaintext was refused, but the same identity is refused over TLS as well, so the "
+                               "refusal may be about the user or database rather than the transport")
+        assert evidence[-1] == ('FATAL: pg_hba.conf rejects connection for host "127.0.0.1", user '
+                                '"pytest_aurora_guard_probe", database "postgres", SSL encryption (SQLSTATE 28000)')
+        assert "pass --aurora-user/--aurora-dbname naming a role and database that may connect over TLS" in run.output
+
+
+class TestServerCappedAtTls12:
+    """ssl_max_protocol_version=TLSv1.2 under the default TLS 1.3 floor."""
+
+    def test_the_verified_session_fails_citing_the_version_the_server_reports(self, run_guard, pg_tls12_max,
+                                                                           ca_bundle, monkeypatch):
+        run = run_guard(*with_credentials(monkeypatch, pg_tls12_max, ca_bundle), "-k", "driver_verified_session")
+        assert run.outcome_of("driver_verified_session") == "failed"
+        evidence = run.verdict_text("driver_verified_session").splitlines()
+        assert evidence[0] == "the server reports TLSv1.2, below the floor TLSv1.3"
+        assert any(line.startswith("connected; pg_stat_ssl says ssl=True, version=TLSv1.2, cipher=")
+                   for line in evidence)
+        assert "set ssl_min_protocol_version=TLSv1.3 in the DB cluster parameter group" in run.output

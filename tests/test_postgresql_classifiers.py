@@ -161,6 +161,7 @@ class TestDriverError:
 
     @pytest.mark.parametrize("message", ['invalid ssl_max_protocol_version value: "TLSv1.9"',
                                          "invalid SSL protocol version range",
+                                         "Invalid Protocol Version setting",
                                          'invalid value for parameter "ssl_min_protocol_version": "x"'])
     def test_libpq_refusing_the_version_setting_itself_is_a_local_limit(self, message):
         assert classify_driver_error(message, DriverMode.CAPPED, TlsVersion.TLSv1_1) is DriverKind.LOCAL_LIMIT

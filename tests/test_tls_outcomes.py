@@ -91,6 +91,11 @@ class TestSslErrors:
         assert classify_ssl_error(exc) == HandshakeInconclusive(
             "local", f"the local TLS library could not make the offer: {exc}")
 
+    def test_an_error_without_openssls_reason_is_unclassified(self):
+        exc = ssl.SSLError(1, "something the ssl module raised without a reason code")
+        assert classify_ssl_error(exc) == HandshakeInconclusive(
+            "unclassified", f"TLS handshake failed in a way we cannot classify: {exc}")
+
     def test_a_context_whose_maximum_is_no_single_version_names_none(self):
         # An uncapped context's maximum_version is MAXIMUM_SUPPORTED (-1): no version to name.
         exc = handshake_error(b"", context=no_protocols_context())
@@ -116,8 +121,15 @@ class TestFailureText:
         assert isinstance(outcome, HandshakeInconclusive)
         assert outcome.kind == kind
 
-    def test_no_protocols_available_in_text_is_a_local_limit_for_the_version_offered(self):
-        text = "SSL error: no protocols available"
+    def test_a_wrong_ssl_version_in_text_is_the_server_choosing_another_version(self):
+        text = "SSL error: wrong ssl version"
+        assert classify_tls_failure_text(text, TlsVersion.TLSv1_2) == HandshakeRefused(
+            "older_version_chosen", f"the server chose a version we did not offer ({text})")
+
+    @pytest.mark.parametrize("reason", ["no protocols available", "no ciphers available",
+                                        "no suitable signature algorithm"])
+    def test_the_local_library_unable_to_offer_in_text_is_a_local_limit_for_the_version_offered(self, reason):
+        text = f"SSL error: {reason}"
         assert classify_tls_failure_text(text, TlsVersion.TLSv1_0) == HandshakeNotOffered(TlsVersion.TLSv1_0, text)
 
     @pytest.mark.parametrize("text", ["", "connection refused", "password authentication failed"])
@@ -148,6 +160,11 @@ class TestSocketFailures:
     def test_a_tls_error_is_read_as_one(self):
         exc = handshake_error(alert(70))
         assert classify_handshake_failure(exc, None, 2) == classify_ssl_error(exc)
+
+    def test_a_tls_error_is_read_with_the_version_the_context_offered(self):
+        exc = handshake_error(b"", context=no_protocols_context())
+        assert classify_handshake_failure(exc, client_context(TlsVersion.TLSv1_1), 2) == HandshakeNotOffered(
+            TlsVersion.TLSv1_1, str(exc))
 
 
 class TestSurfaceRefusalRule:

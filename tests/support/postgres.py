@@ -53,6 +53,12 @@ class PgProfile(enum.Enum):
     # Plaintext refused for every database but one that exists (a per-database pg_hba line):
     # only a probe that lists the connectable databases can tell.
     PER_DATABASE = "per_database"
+    # Plaintext refused, and the probe identity refused over TLS as well: the plaintext refusal
+    # then says nothing about the transport.
+    TLS_REJECTS_PROBE = "tls_rejects_probe"
+    # Plaintext refused, TLS 1.2 at most (ssl_max_protocol_version): a verified session lands below
+    # a TLS 1.3 floor.
+    TLS12_MAX = "tls12_max"
 
 
 _HBA_TLS_ONLY = """\
@@ -67,6 +73,13 @@ _HBA_PLAINTEXT_FOR_ONE_DATABASE = f"""\
 local all all trust
 hostnossl {PLAINTEXT_DATABASE} all 127.0.0.1/32 scram-sha-256
 hostnossl all all 0.0.0.0/0 reject
+hostssl all all 127.0.0.1/32 scram-sha-256
+"""
+PROBE_USER = "pytest_aurora_guard_probe"  # the guard's probe identity without --aurora-user
+_HBA_TLS_REJECTS_PROBE = f"""\
+local all all trust
+hostnossl all all 0.0.0.0/0 reject
+hostssl all {PROBE_USER} 127.0.0.1/32 reject
 hostssl all all 127.0.0.1/32 scram-sha-256
 """
 _HBA_ANY_TRANSPORT = """\
@@ -97,6 +110,11 @@ _PROFILE_SETTINGS: dict[PgProfile, tuple[dict[str, str], str]] = {
         _HBA_TLS_ONLY,
     ),
     PgProfile.PER_DATABASE: ({"ssl": "on", "ssl_min_protocol_version": "'TLSv1.3'"}, _HBA_PLAINTEXT_FOR_ONE_DATABASE),
+    PgProfile.TLS_REJECTS_PROBE: ({"ssl": "on", "ssl_min_protocol_version": "'TLSv1.3'"}, _HBA_TLS_REJECTS_PROBE),
+    PgProfile.TLS12_MAX: (
+        {"ssl": "on", "ssl_min_protocol_version": "'TLSv1.2'", "ssl_max_protocol_version": "'TLSv1.2'"},
+        _HBA_TLS_ONLY,
+    ),
 }
 
 
