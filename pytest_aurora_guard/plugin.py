@@ -18,6 +18,7 @@ from .control_plane import plugin as cluster_plugin
 from .control_plane.checks import ClusterCheck
 from .control_plane.gate import ClusterPlan
 from .control_plane.targets import expand_all
+from .coverage import PlannedGate, required_mode_failure, unjudged, why_not_judged
 from .drift import plugin as drift_plugin
 from .errors import AwsApiError, ConfigurationError
 from .probe import EndpointProbe, ProbeRun
@@ -122,6 +123,62 @@ def pytest_configure(config: pytest.Config) -> None:
     drift_active = drift_plugin.register(config, endpoints_configured=settings.active, allowlist=settings.allowlist)
     if settings.require and not (settings.active or drift_active):
         raise pytest.UsageError(f"aurora-guard: {nothing_to_gate(config.inipath)}")
+    if settings.require and getattr(config, "workerinput", None) is None:  # xdist: the controller sees every report
+        config.pluginmanager.register(RequiredMode(config, settings), "aurora-guard-required")
+
+
+class RequiredMode:
+    """Fails a required run that did not judge every configured item (``coverage``)."""
+
+    def __init__(self, config: pytest.Config, settings: GuardSettings) -> None:
+        self.config, self.settings = config, settings
+        self.judged: set[str] = set()
+        self.failure: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Judged means enforced: a FAILED verdict fails in the call phase, so a setup-only run
+        # (--setup-only, --setup-plan) saw the verdict but never enforced it.
+        enforced = report.when == "call" or (report.when == "setup" and report.failed)
+        carries_verdict = any(name == VERDICT_PROPERTY for name, _ in report.user_properties)
+        if enforced and (carries_verdict or report.nodeid.startswith(f"{drift_plugin.COLLECTOR_NAME}::")):
+            self.judged.add(report.nodeid)
+
+    def _plan(self) -> PlannedGate:
+        drift: Optional[drift_plugin.DriftPlugin] = self.config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
+        settings = self.settings
+        return PlannedGate(
+            collector_prefix=COLLECTOR_PREFIX, endpoints=tuple(settings.endpoints),
+            item_names=tuple(spec.item_name(version) for spec, version in planned_checks(settings)),
+            clusters=settings.clusters, drift_collector=drift_plugin.COLLECTOR_NAME,
+            drift_labels=tuple(t.label for t in drift.gate.settings.targets) if drift is not None else (),
+        )
+
+    def _selection(self) -> list[str]:
+        option = self.config.option
+        chosen = [f"-k {option.keyword!r}" if getattr(option, "keyword", "") else "",
+                  f"-m {option.markexpr!r}" if getattr(option, "markexpr", "") else "",
+                  "--lf" if getattr(option, "lf", False) else "",
+                  *[f"--deselect {d}" for d in getattr(option, "deselect", None) or ()],
+                  f"--maxfail={option.maxfail}" if getattr(option, "maxfail", 0) else "",
+                  "--setup-only/--setup-plan" if getattr(option, "setuponly", False)
+                  or getattr(option, "setupplan", False) else ""]
+        return [c for c in chosen if c]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        missing = unjudged(self._plan(), self.judged)
+        if not missing:
+            return
+        cause = why_not_judged(bool(self.config.option.collectonly), self._selection())
+        self.failure = required_mode_failure(missing, cause)
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.failure:
+            terminalreporter.write_sep("=", "aurora-guard required mode", red=True)
+            for line in self.failure:
+                terminalreporter.write_line(line)
 
 
 def pytest_report_header(config: pytest.Config) -> Optional[str]:

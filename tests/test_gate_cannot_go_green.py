@@ -55,10 +55,79 @@ class TestRequiredMode:
         assert run.result.ret == USAGE_ERROR
         assert "AURORA_GUARD_REQUIRE: 'maybe' is not a yes/no value" in run.output
 
-    def test_require_is_satisfied_by_an_endpoint(self, run_guard):
-        run = run_guard("--aurora-require", f"--aurora-endpoint={closed_endpoint()}", "--collect-only", "-q")
+    def test_require_is_satisfied_by_an_endpoint(self, run_guard, pg_hardened, ca_bundle):
+        run = run_guard("--aurora-require", f"--aurora-endpoint={pg_hardened.endpoint}",
+                        f"--aurora-ca-bundle={ca_bundle}")
+        assert run.result.ret == pytest.ExitCode.OK, run.output
+        assert "aurora-guard required mode" not in run.output
+
+    def test_collect_only_from_the_environment_fails_a_required_run_naming_what_was_not_judged(
+        self, run_guard, monkeypatch
+    ):
+        endpoint = closed_endpoint()
+        monkeypatch.setenv("PYTEST_ADDOPTS", "--collect-only")
+        run = run_guard("--aurora-require", f"--aurora-endpoint={endpoint}")
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        assert "--collect-only was given (check PYTEST_ADDOPTS and addopts too)" in run.output
+        label = endpoint.replace("postgresql://", "postgresql@")
+        assert f"not judged: aurora-guard[{label}]::plaintext_refused" in run.output
+
+    def test_deselecting_the_checks_with_k_fails_a_required_run(self, run_guard, pytester):
+        pytester.makepyfile(test_project=PROJECT_TEST)
+        run = run_guard("--aurora-require", f"--aurora-endpoint={closed_endpoint()}", "-k", "test_app")
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        assert "gate item(s) were configured but not judged" in run.output
+        assert "-k 'test_app'" in run.output
+
+    def test_deselecting_with_m_fails_a_required_run(self, run_guard, pytester):
+        pytester.makepyfile(test_project=PROJECT_TEST)
+        run = run_guard("--aurora-require", f"--aurora-endpoint={closed_endpoint()}", "-m", "not aurora_guard")
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        assert "-m 'not aurora_guard'" in run.output
+
+    def test_a_setup_only_run_sees_verdicts_but_enforces_none_so_it_fails(self, run_guard, pg_weak):
+        run = run_guard("--aurora-require", f"--aurora-endpoint={pg_weak.endpoint}", "--setup-only")
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        assert "--setup-only/--setup-plan" in run.output
+
+    def test_a_conftest_that_removes_the_checks_fails_a_required_run(self, run_guard, pytester):
+        pytester.makeconftest(
+            "def pytest_collection_modifyitems(items):\n"
+            "    items[:] = [i for i in items if 'aurora' not in i.nodeid]\n")
+        pytester.makepyfile(test_project=PROJECT_TEST)
+        run = run_guard("--aurora-require", f"--aurora-endpoint={closed_endpoint()}")
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        assert "removed or never reached" in run.output
+
+    def test_under_xdist_the_controller_counts_the_workers_verdicts(self, pytester, pg_hardened, ca_bundle):
+        common = ("-p", "no:cacheprovider", "-p", "xdist.plugin", "-n", "2", "--aurora-require",
+                  f"--aurora-endpoint={pg_hardened.endpoint}")
+        judged = pytester.runpytest_subprocess(*common, f"--aurora-ca-bundle={ca_bundle}")
+        assert judged.ret == pytest.ExitCode.OK, judged.stdout.str()
+        selected = pytester.runpytest_subprocess(*common, "-k", "plaintext")
+        assert selected.ret == pytest.ExitCode.TESTS_FAILED
+        assert "::tls_floor_accepted" in selected.stdout.str()
+
+    def test_without_require_a_deselected_gate_is_the_users_choice(self, run_guard, pytester):
+        pytester.makepyfile(test_project=PROJECT_TEST)
+        run = run_guard(f"--aurora-endpoint={closed_endpoint()}", "-k", "test_app")
         assert run.result.ret == pytest.ExitCode.OK
-        assert "9 tests collected" in run.output
+        assert "aurora-guard required mode" not in run.output
+
+    @pytest.mark.parametrize("value", [",", " , ", "postgresql://db.example.com,", ",postgresql://db.example.com",
+                                       "postgresql://a.example.com,,postgresql://b.example.com"])
+    def test_an_endpoint_list_with_an_empty_entry_is_a_usage_error(self, run_guard, monkeypatch, value):
+        monkeypatch.setenv("AURORA_GUARD_ENDPOINT", value)
+        run = run_guard("--aurora-require")
+        assert run.result.ret == USAGE_ERROR
+        assert "AURORA_GUARD_ENDPOINT is" in run.output
+        assert "has an empty entry" in run.output
+
+    def test_an_engine_family_list_with_an_empty_entry_is_a_usage_error(self, run_guard, monkeypatch):
+        monkeypatch.setenv("AURORA_GUARD_ENGINE_FAMILY", "aurora-postgresql16,")
+        run = run_guard()
+        assert run.result.ret == USAGE_ERROR
+        assert "AURORA_GUARD_ENGINE_FAMILY is 'aurora-postgresql16,', which has an empty entry" in run.output
 
     def test_require_is_satisfied_by_an_engine_family(self, pytester, recorded):
         result = pytester.runpytest_subprocess("--aurora-require", "--aurora-engine-family", FAMILY)

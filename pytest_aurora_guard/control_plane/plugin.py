@@ -14,6 +14,7 @@ from typing import Callable
 import pytest
 
 from ..aws.engine_defaults import default_region
+from ..errors import ConfigurationError
 from ..settings import config as opts
 from ..settings.config import GuardSettings
 from ..settings.sources import resolve, split_list
@@ -48,7 +49,10 @@ def configure(config: pytest.Config, settings: GuardSettings) -> None:
         return
     raw = resolve(config, dest="aurora_aws_regions", flag="--aws-region", env="AURORA_GUARD_AWS_REGION",
                   ini="aurora_aws_regions")
-    regions = split_list(raw.value) if raw is not None else []
+    try:
+        regions = split_list(raw.value, raw.source) if raw is not None else []
+    except ConfigurationError as exc:
+        raise pytest.UsageError(f"aurora-guard: {exc}") from None
     if not regions:
         region = default_region()
         regions = [region] if region else []

@@ -202,7 +202,7 @@ def _validated(setting: Optional[RawSetting], validate: Callable[[str], str]) ->
     if setting is None:
         return []
     names: list[str] = []
-    for name in split_list(setting.value):
+    for name in split_list(setting.value, setting.source):
         try:
             names.append(validate(name))
         except ConfigurationError as exc:

@@ -257,7 +257,7 @@ def _listed(raw: Optional[RawSetting], parse: Callable[[str], T]) -> list[T]:
     if raw is None:
         return []
     out: list[T] = []
-    for text in split_list(raw.value):
+    for text in split_list(raw.value, raw.source):
         try:
             out.append(parse(text))
         except ConfigurationError as exc:
@@ -316,7 +316,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
     raw_endpoints = get(ENDPOINT)
     endpoints: list[Endpoint] = []
     if raw_endpoints is not None:
-        for text in split_list(raw_endpoints.value):
+        for text in split_list(raw_endpoints.value, raw_endpoints.source):
             endpoint = _validated(RawSetting(text, raw_endpoints.source),
                                   lambda v: parse_endpoint(str(v), engine), None)
             assert endpoint is not None

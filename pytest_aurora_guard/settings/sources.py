@@ -71,15 +71,24 @@ def resolve(
     return None
 
 
-def split_list(value: Any) -> list[str]:
-    """Split a repeatable setting: a list (CLI, ini linelist) or a comma/space separated string."""
+def split_list(value: Any, source: str) -> list[str]:
+    """Split a repeatable setting: a list (CLI, ini linelist) or a comma separated string.
+
+    An empty entry is an error, not a skipped one: ``"$WRITER,$READER"`` with one variable unset
+    must not quietly gate one endpoint fewer, and ``","`` must not read as "nothing configured".
+    """
     items = value if isinstance(value, (list, tuple)) else [value]
     out: list[str] = []
     for item in items:
-        for part in str(item).replace("\n", ",").split(","):
-            part = part.strip()
-            if part:
-                out.append(part)
+        for line in str(item).splitlines() or [""]:
+            if not line.strip() and len(str(item).splitlines()) > 1:
+                continue  # a blank line in an ini value spread over lines separates nothing
+            parts = [part.strip() for part in line.split(",")]
+            if any(not part for part in parts):
+                raise ConfigurationError(
+                    f"{source} is {str(item)!r}, which has an empty entry (an unset variable in a list, or an "
+                    "extra comma?): give every entry a value, or remove the extra comma")
+            out.extend(parts)
     return out
 
 
