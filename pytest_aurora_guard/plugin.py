@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 from collections.abc import Hashable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 import pytest
@@ -21,6 +22,10 @@ from .control_plane.targets import expand_all
 from .coverage import PlannedGate, required_mode_failure, unjudged, why_not_judged
 from .drift import plugin as drift_plugin
 from .errors import AwsApiError, ConfigurationError
+from .evidence.document import Decision, Promotion, build_report, decide, dump, write_atomically
+from .evidence.facts import facts_for
+from .evidence.markdown import render_markdown
+from .evidence.records import FACTS_PROPERTY, VERDICT_PROPERTY, RecordBook
 from .probe import EndpointProbe, ProbeRun
 from .report import header_lines, nothing_to_gate, render_unreachable, render_verdict, summary_table
 from .settings import config as opts
@@ -33,7 +38,6 @@ from .tls.surface import TlsSurface
 from .tls.versions import TlsVersion
 
 SETTINGS_KEY = pytest.StashKey[GuardSettings]()
-VERDICT_PROPERTY = "aurora_guard_verdict"
 COLLECTOR_PREFIX = "aurora-guard"
 
 
@@ -76,6 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.IAM_AUTH, action="store_const", const=True, default=None)
     add(opts.CANARY_USER, default=None, metavar="USER")
     add(opts.CANARY_PASSWORD, default=None, metavar="PUBLIC_PASSWORD")
+    add(opts.REPORT, default=None, metavar="PATH.json")
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
             if spec is opts.ENDPOINT:
@@ -123,8 +128,44 @@ def pytest_configure(config: pytest.Config) -> None:
     drift_active = drift_plugin.register(config, endpoints_configured=settings.active, allowlist=settings.allowlist)
     if settings.require and not (settings.active or drift_active):
         raise pytest.UsageError(f"aurora-guard: {nothing_to_gate(config.inipath)}")
-    if settings.require and getattr(config, "workerinput", None) is None:  # xdist: the controller sees every report
+    controller = getattr(config, "workerinput", None) is None  # xdist: the controller sees every report
+    if settings.require and controller:
         config.pluginmanager.register(RequiredMode(config, settings), "aurora-guard-required")
+    if (settings.active or drift_active) and controller:
+        config.pluginmanager.register(EvidencePlugin(config, settings), "aurora-guard-evidence")
+
+
+class EvidencePlugin:
+    """Collects every judged item's record and leaves the evidence: the decision line, the JSON
+    and Markdown reports (``--aurora-report``), and the GitHub job summary when it is available."""
+
+    def __init__(self, config: pytest.Config, settings: GuardSettings) -> None:
+        self.config, self.settings = config, settings
+        self.book = RecordBook(drift_plugin.COLLECTOR_NAME)
+        self.started = datetime.now(timezone.utc)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.book.add(report)
+
+    def decision(self) -> Decision:
+        required: Optional[RequiredMode] = self.config.pluginmanager.getplugin("aurora-guard-required")
+        return decide(self.book.records, unjudged=len(required.missing) if required is not None else 0)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_sessionfinish(self) -> Iterator[None]:
+        yield  # after required mode has counted what was not judged
+        summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if self.settings.report_path is None and not summary_path:
+            return
+        document = build_report(self.book.records, self.settings, started=self.started,
+                                finished=datetime.now(timezone.utc), environ=os.environ, decision=self.decision())
+        markdown = render_markdown(document)
+        if self.settings.report_path is not None:
+            write_atomically(self.settings.report_path, dump(document))
+            write_atomically(self.settings.report_path.with_suffix(".md"), markdown)
+        if summary_path:
+            with open(summary_path, "a", encoding="utf-8") as summary:
+                summary.write(markdown + "\n")
 
 
 class RequiredMode:
@@ -133,6 +174,7 @@ class RequiredMode:
     def __init__(self, config: pytest.Config, settings: GuardSettings) -> None:
         self.config, self.settings = config, settings
         self.judged: set[str] = set()
+        self.missing: list[str] = []
         self.failure: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -166,7 +208,7 @@ class RequiredMode:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        missing = unjudged(self._plan(), self.judged)
+        missing = self.missing = unjudged(self._plan(), self.judged)
         if not missing:
             return
         cause = why_not_judged(bool(self.config.option.collectonly), self._selection())
@@ -198,14 +240,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     verdicts = guard.verdicts.values() if guard is not None else ()
     baselines = [(r.label, r.outcome, r.first_problem) for r in drift.results.values()] if drift is not None else []
     lines = summary_table(verdicts, baselines)
-    if not lines:
-        return
-    terminalreporter.write_sep("=", "aurora-guard summary")
+    if lines:
+        terminalreporter.write_sep("=", "aurora-guard summary")
     for line in lines:
         terminalreporter.write_line(line)
     if guard is not None:
         for line in cluster_plugin.summary_lines(guard.clusters):
             terminalreporter.write_line(line)
+    evidence: Optional[EvidencePlugin] = config.pluginmanager.getplugin("aurora-guard-evidence")
+    if evidence is not None:
+        decision = evidence.decision()
+        terminalreporter.write_line(decision.line(), bold=True, red=decision.promotion is Promotion.BLOCKED,
+                                    green=decision.promotion is Promotion.ALLOWED)
 
 
 class AuroraEndpointCollector(pytest.Collector):
@@ -239,6 +285,7 @@ class VerdictItem(pytest.Item):
         guard: GuardSession = self.config.pluginmanager.getplugin("aurora-guard-session")
         self.verdict = guard.verdict_for(self)
         self.user_properties.append((VERDICT_PROPERTY, json.dumps(self.verdict.to_dict())))
+        self.user_properties.append((FACTS_PROPERTY, json.dumps(guard.facts_for(self))))
         if self.verdict.outcome is Outcome.INCONCLUSIVE:
             pytest.fail(guard.unreachable_note(self) or render_verdict(self.verdict), pytrace=False)
 
@@ -356,6 +403,12 @@ class GuardSession:
         assert isinstance(item, AuroraCheckItem)
         probe = self.run.probe(item.endpoint)
         return item.spec.judge(probe, item.version)
+
+    def facts_for(self, item: VerdictItem) -> dict[str, Any]:
+        """The structured facts for the report, from observations the verdict already made."""
+        if isinstance(item, AuroraCheckItem):
+            return {"kind": "endpoint", "facts": facts_for(item.spec.name, item.version, self.run.probe(item.endpoint))}
+        return {"kind": "cluster", "facts": {}}
 
     def _wanted(self, items: list[pytest.Item]) -> Mapping[Endpoint, Iterable[Hashable]]:
         wanted: dict[Endpoint, list[Hashable]] = {}

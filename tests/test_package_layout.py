@@ -17,6 +17,8 @@ FORBIDDEN_IMPORTS = {
     "settings": ("pytest", "boto3", "botocore", "psycopg", "pymysql"),
     "engines": ("pytest", "boto3", "botocore"),
     "aws": ("pytest", "psycopg", "pymysql"),
+    # Evidence reads what the checks recorded; it never talks to a database or to AWS.
+    "evidence": ("boto3", "botocore", "psycopg", "pymysql", "deepdiff"),
 }
 
 # Sub-packages a layer may import from within the project (besides itself, errors and the package root).
@@ -26,6 +28,7 @@ ALLOWED_PROJECT_IMPORTS = {
     "settings": {"tls"},
     "engines": {"wire", "tls", "settings", "findings"},
     "aws": {"settings"},  # Secret and DbSecret, so a fetched password is never a bare string
+    "evidence": {"checks", "probe", "settings", "tls"},
 }
 
 

@@ -184,8 +184,12 @@ ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
                                 "let --update-cipher-baseline run where a CI variable is set; the run still "
                                 "fails if any baseline changed, listing the changes for review")
 
+REPORT = OptionSpec("--aurora-report", "AURORA_GUARD_REPORT", "aurora_report",
+                    "Write the run's evidence to PATH.json (versioned JSON Schema shipped in the package) and "
+                    "the same as Markdown to PATH.md, once per run (the xdist controller under -n).")
+
 ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, ENDPOINT_BUDGET, USER, DBNAME, PASSWORD, CA_BUNDLE,
-               PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE, CANARY_USER, CANARY_PASSWORD)
+               PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE, CANARY_USER, CANARY_PASSWORD, REPORT)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -202,6 +206,7 @@ class GuardSettings:
     password: Optional[Secret] = None
     ca_bundle: Optional[Path] = None
     proxy_ca_bundle: Optional[Path] = None
+    report_path: Optional[Path] = None
     credentials_source: Optional[str] = None  # where user and password came from, when not the options
     iam_auth: bool = False
     connect_to: tuple[ConnectTo, ...] = ()
@@ -421,6 +426,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
         credentials_source="IAM database authentication tokens" if iam_auth else None,
         canary_user=str(canary_user_raw.value) if canary_user_raw is not None else None,
         canary_password=canary_password,
+        report_path=_report_path(config, get(REPORT)),
     )
     if secret_raw is None:
         return settings
@@ -451,6 +457,21 @@ def with_db_secret(settings: GuardSettings, secret: DbSecret, user_source: Optio
         endpoints = (apply_connect_to(endpoint, settings.connect_to),)
     return replace(settings, endpoints=endpoints, user=secret.username, password=secret.password,
                    dbname=settings.dbname or secret.dbname, credentials_source=secret.source)
+
+
+def _report_path(config: _ConfigLike, raw: Optional[RawSetting]) -> Optional[Path]:
+    """Where the JSON report goes: a ``.json`` file whose directory exists, checked before any
+    traffic, so a typo cannot lose an audit's evidence at the end of a long run."""
+    if raw is None:
+        return None
+    path = ini_relative_path(config, raw)
+    if path.suffix != ".json":
+        raise ConfigurationError(f"{raw.source}: report path {str(path)!r} must end in .json (the Markdown "
+                                 "copy is written beside it as .md)")
+    if not path.parent.is_dir():
+        raise ConfigurationError(f"{raw.source}: the directory of report path {str(path)!r} does not exist; "
+                                 "create it first")
+    return path
 
 
 def _bundle(config: _ConfigLike, raw: Optional[RawSetting]) -> Optional[Path]:

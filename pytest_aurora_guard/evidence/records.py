@@ -1,0 +1,86 @@
+"""One record per judged item, rebuilt from the test reports alone.
+
+Verdicts and facts travel as user properties on pytest's reports, so the xdist controller, which
+runs no check itself, sees exactly what every worker judged and can write the report once.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pytest
+
+from ..checks import Outcome, Verdict
+
+VERDICT_PROPERTY = "aurora_guard_verdict"
+FACTS_PROPERTY = "aurora_guard_facts"
+
+
+class ItemKind(enum.Enum):
+    ENDPOINT_CHECK = "endpoint_check"
+    CLUSTER_CHECK = "cluster_check"
+    ENGINE_DEFAULTS = "engine_defaults"
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    nodeid: str
+    kind: ItemKind
+    verdict: Verdict
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def parameter(self) -> Optional[str]:
+        """``TLSv1.2`` for ``tls_version_refused[TLSv1.2]``; None for unparametrised checks."""
+        name = self.nodeid.rsplit("::", 1)[-1]
+        return name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else None
+
+    @property
+    def blocking(self) -> bool:
+        return self.verdict.outcome is not Outcome.PASSED
+
+
+def record_from_report(report: pytest.TestReport, drift_collector: str) -> Optional[ItemRecord]:
+    """The record a report carries, or None for reports that are not the gate's (the user's own tests)."""
+    properties = dict(report.user_properties)
+    if VERDICT_PROPERTY in properties:
+        verdict = Verdict.from_dict(json.loads(str(properties[VERDICT_PROPERTY])))
+        facts = json.loads(str(properties[FACTS_PROPERTY])) if FACTS_PROPERTY in properties else {}
+        kind = ItemKind.ENDPOINT_CHECK if facts.get("kind", "endpoint") == "endpoint" else ItemKind.CLUSTER_CHECK
+        return ItemRecord(report.nodeid, kind, verdict, facts.get("facts", {}))
+    if report.nodeid.startswith(f"{drift_collector}::") and (report.when == "call" or report.failed):
+        label = report.nodeid.split("::", 1)[1]
+        if report.passed:
+            outcome, summary = Outcome.PASSED, "the engine defaults match the committed baseline"
+        else:
+            outcome = Outcome.FAILED if report.when == "call" else Outcome.INCONCLUSIVE
+            text = str(report.longrepr).strip() if report.longrepr else ""
+            summary = text.splitlines()[0] if text else "failed"
+        verdict = Verdict(check="engine_defaults_match_baseline", endpoint=f"engine defaults {label}",
+                          outcome=outcome, summary=summary,
+                          controls=("HIPAA 45 CFR 164.312(e)(1) transmission security",))
+        return ItemRecord(report.nodeid, ItemKind.ENGINE_DEFAULTS, verdict, {"baseline": label})
+    return None
+
+
+class RecordBook:
+    """The latest record per node id; an item's call report supersedes its setup report."""
+
+    def __init__(self, drift_collector: str) -> None:
+        self.drift_collector = drift_collector
+        self._records: dict[str, ItemRecord] = {}
+
+    def add(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown" and report.passed:
+            return
+        record = record_from_report(report, self.drift_collector)
+        if record is not None:
+            self._records[report.nodeid] = record
+
+    @property
+    def records(self) -> Sequence[ItemRecord]:
+        return tuple(self._records.values())
