@@ -285,7 +285,7 @@ class VerdictItem(pytest.Item):
         guard: GuardSession = self.config.pluginmanager.getplugin("aurora-guard-session")
         self.verdict = guard.verdict_for(self)
         self.user_properties.append((VERDICT_PROPERTY, json.dumps(self.verdict.to_dict())))
-        self.user_properties.append((FACTS_PROPERTY, json.dumps(guard.facts_for(self))))
+        self.user_properties.append((FACTS_PROPERTY, json.dumps(guard.item_facts(self))))
         if self.verdict.outcome is Outcome.INCONCLUSIVE:
             pytest.fail(guard.unreachable_note(self) or render_verdict(self.verdict), pytrace=False)
 
@@ -404,7 +404,7 @@ class GuardSession:
         probe = self.run.probe(item.endpoint)
         return item.spec.judge(probe, item.version)
 
-    def facts_for(self, item: VerdictItem) -> dict[str, Any]:
+    def item_facts(self, item: VerdictItem) -> dict[str, Any]:
         """The structured facts for the report, from observations the verdict already made."""
         if isinstance(item, AuroraCheckItem):
             return {"kind": "endpoint", "facts": facts_for(item.spec.name, item.version, self.run.probe(item.endpoint))}

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import pytest
 
-from ..checks import Outcome, Verdict
+from ..checks import TRANSMISSION_SECURITY, Outcome, Verdict
 
 VERDICT_PROPERTY = "aurora_guard_verdict"
 FACTS_PROPERTY = "aurora_guard_facts"
@@ -61,8 +61,7 @@ def record_from_report(report: pytest.TestReport, drift_collector: str) -> Optio
             text = str(report.longrepr).strip() if report.longrepr else ""
             summary = text.splitlines()[0] if text else "failed"
         verdict = Verdict(check="engine_defaults_match_baseline", endpoint=f"engine defaults {label}",
-                          outcome=outcome, summary=summary,
-                          controls=("HIPAA 45 CFR 164.312(e)(1) transmission security",))
+                          outcome=outcome, summary=summary, controls=TRANSMISSION_SECURITY)
         return ItemRecord(report.nodeid, ItemKind.ENGINE_DEFAULTS, verdict, {"baseline": label})
     return None
 
