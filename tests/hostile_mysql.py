@@ -49,6 +49,7 @@ class Ask(enum.Enum):
     SHA2_FULL_AUTH = "sha2_full_auth"  # AuthMoreData 0x04, then our RSA key on request
     SWITCH = "switch"  # AuthSwitchRequest to ``switch_plugin``
     OLD_SWITCH = "old_switch"  # AuthSwitchRequest to mysql_old_password
+    MORE_DATA = "more_data"  # AuthMoreData for the greeting's plugin (how a cleartext plugin asks)
     ACCEPT = "accept"  # OK, then answer the session queries
 
 
@@ -160,6 +161,9 @@ def _serve(raw: socket.socket, script: MySqlScript, capture: Capture) -> None:
         _answer(conn, script, sequence + 1, nonce)
     except (OSError, ConnectionError, ssl.SSLError):
         pass
+    finally:
+        if conn.sock is not raw:
+            conn.sock.close()  # the TLS wrapper owns the descriptor once the upgrade succeeded
 
 
 def _err(conn: _Conn, sequence: int) -> None:
@@ -176,6 +180,10 @@ def _answer(conn: _Conn, script: MySqlScript, sequence: int, nonce: bytes) -> No
     elif script.ask is Ask.SWITCH or script.ask is Ask.OLD_SWITCH:
         plugin = b"mysql_old_password" if script.ask is Ask.OLD_SWITCH else script.switch_plugin
         conn.send(sequence, b"\xfe" + plugin + b"\0" + nonce + b"\0")
+        conn.read()
+        _err(conn, sequence + 2)
+    elif script.ask is Ask.MORE_DATA:
+        conn.send(sequence, b"\x01" + nonce)
         conn.read()
         _err(conn, sequence + 2)
     elif script.ask is Ask.SHA2_FULL_AUTH:

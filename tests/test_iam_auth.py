@@ -11,7 +11,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import pytest
 
 from pytest_aurora_guard.aws.iam_tokens import IamTokens, token_region
-from pytest_aurora_guard.engines.mysql import CleartextPasswordRefused, _VerifiedCleartext
+from pytest_aurora_guard.engines.mysql import _VerifiedCleartext
+from pytest_aurora_guard.errors import UnverifiedTransportError
 from pytest_aurora_guard.probe import EndpointProbe
 from pytest_aurora_guard.settings.config import GuardSettings
 from pytest_aurora_guard.settings.credentials import Secret
@@ -107,7 +108,7 @@ def test_mysql_clear_password_is_refused_on_a_socket_that_is_not_verified_tls():
         def write_packet(self, data: bytes) -> None:
             written.append(data)
 
-    with left, right, pytest.raises(CleartextPasswordRefused):
+    with left, right, pytest.raises(UnverifiedTransportError, match="not TLS"):
         _VerifiedCleartext(Connection()).authenticate(b"")
     assert written == []
 

@@ -41,6 +41,9 @@ HOSTILE_MYSQL = {
     "switch to a plugin the client does not know": MySqlScript(ask=Ask.SWITCH, switch_plugin=b"aurora_unknown"),
     "switch to mysql_old_password": MySqlScript(ask=Ask.OLD_SWITCH),
     "switch to client_ed25519": MySqlScript(ask=Ask.SWITCH, switch_plugin=b"client_ed25519"),
+    "the cleartext plugin named in the greeting": MySqlScript(plugin=b"mysql_clear_password", ask=Ask.DENY),
+    "the cleartext plugin named in the greeting, then AuthMoreData": MySqlScript(
+        plugin=b"mysql_clear_password", ask=Ask.MORE_DATA),
 }
 
 
@@ -187,3 +190,96 @@ class TestPostgresql:
         assert len(received) >= 3
         assert all(form not in blob for blob in received for form in pg_password_material("guard", salts))
         assert MARKER not in run.output
+
+
+# -- IAM tokens (MySQL takes them through mysql_clear_password) ---------------------------------
+
+# Parts of every SigV4-presigned connect token: none may reach a peer that is not verified TLS.
+TOKEN_MARKS = (b"X-Amz-Signature", b"X-Amz-Credential", b"Action=connect")
+
+# The two ways a server can ask a client for a cleartext credential.
+CLEARTEXT_ASKS = {
+    "switch to mysql_clear_password": MySqlScript(ask=Ask.SWITCH, switch_plugin=b"mysql_clear_password"),
+    "greeting names mysql_clear_password, then AuthMoreData": MySqlScript(
+        plugin=b"mysql_clear_password", ask=Ask.MORE_DATA),
+}
+
+
+@pytest.fixture
+def iam_environment(monkeypatch, tmp_path):
+    from tests.moto_server import isolate_aws
+
+    isolate_aws(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+def _token_for(port: int) -> Secret:
+    from pytest_aurora_guard.aws.iam_tokens import IamTokens
+
+    token = IamTokens()(parse_endpoint(f"mysql://127.0.0.1:{port}"), "guard")
+    assert all(mark.decode() in token.reveal() for mark in TOKEN_MARKS), "the marks are not in a real token"
+    return token
+
+
+def _token_leaked(capture, token: Secret) -> bool:
+    return any(mark in blob for blob in capture.received for mark in TOKEN_MARKS) or \
+        capture.leaked(token.reveal()) != []
+
+
+@pytest.mark.usefixtures("iam_environment")
+class TestIamTokens:
+    @pytest.mark.parametrize("ask", sorted(CLEARTEXT_ASKS), ids=lambda name: name.replace(" ", "-"))
+    def test_the_iam_plugin_map_on_a_connection_without_tls_sends_nothing_of_the_token(self, ask):
+        from pytest_aurora_guard.engines.mysql import _VERIFIED_CLEARTEXT_PLUGINS
+
+        with mysql_peer(CLEARTEXT_ASKS[ask]) as (port, capture):
+            token = _token_for(port)
+            params = {"host": "127.0.0.1", "port": port, "user": "guard", "ssl_disabled": True,
+                      "connect_timeout": 3, "read_timeout": 3, "read_default_file": None,
+                      "auth_plugin_map": _VERIFIED_CLEARTEXT_PLUGINS}
+            outcome = driver_call(lambda: _guarded_connection(params, token), [token])
+        assert isinstance(outcome, DriverFailure)
+        assert capture.received, "the peer saw no connection"
+        assert not _token_leaked(capture, token)
+
+    @pytest.mark.parametrize("ask", sorted(CLEARTEXT_ASKS), ids=lambda name: name.replace(" ", "-"))
+    def test_the_whole_gate_with_iam_auth_sends_and_prints_nothing_of_a_token(self, run_guard, ca_bundle, ask):
+        with mysql_peer(CLEARTEXT_ASKS[ask]) as (port, capture):
+            run = run_guard(f"--aurora-endpoint=mysql://127.0.0.1:{port}", "--aurora-user=guard",
+                            "--aurora-iam-auth", f"--aurora-ca-bundle={ca_bundle}", "--aurora-timeout=3",
+                            "-l", "--tb=long")
+        assert "passed" not in run.outcomes().values()
+        assert len(capture.received) >= 3
+        assert not any(mark in blob for blob in capture.received for mark in TOKEN_MARKS)
+        assert not any(mark.decode() in run.output for mark in TOKEN_MARKS)
+
+    def test_tls_with_a_certificate_from_another_ca_gets_nothing_of_the_token(self, ca_bundle, tmp_path):
+        from tests.support.pki import make_pki
+
+        other = make_pki(tmp_path / "other")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(other.server_cert, other.server_key)
+        script = MySqlScript(plugin=b"mysql_clear_password", ask=Ask.MORE_DATA, tls=context)
+        with mysql_peer(script) as (port, capture):
+            token = _token_for(port)
+            endpoint = f"mysql://127.0.0.1:{port}"
+            settings = settings_for(endpoint, ca_bundle)
+            params = MySqlAdapter()._verified_params(parse_endpoint(endpoint), settings)
+            outcome = driver_call(lambda: _guarded_connection(params, token), [token])
+        assert isinstance(outcome, DriverFailure)
+        assert capture.received
+        assert not _token_leaked(capture, token)
+
+    def test_control_a_verified_peer_does_receive_the_token_and_only_after_tls(self, ca_bundle, test_pki):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(test_pki.server_cert, test_pki.server_key)
+        script = MySqlScript(plugin=b"mysql_clear_password", ask=Ask.MORE_DATA, tls=context)
+        with mysql_peer(script) as (port, capture):
+            token = _token_for(port)
+            endpoint = f"mysql://127.0.0.1:{port}"
+            params = MySqlAdapter()._verified_params(parse_endpoint(endpoint), settings_for(endpoint, ca_bundle))
+            driver_call(lambda: _guarded_connection(params, token), [token])
+        assert any(token.reveal().encode() in blob for blob in capture.received), \
+            "the test cannot tell: a verified peer never got the token"
+        ssl_request = 4 + 32  # packet header and SSLRequest: all that goes before TLS starts
+        assert not any(mark in blob[:ssl_request] for blob in capture.received for mark in TOKEN_MARKS)

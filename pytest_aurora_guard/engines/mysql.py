@@ -18,7 +18,7 @@ import socket
 import ssl
 from typing import Any, Optional
 
-from ..errors import ProbeError, TlsNotOffered, WrongEngineError
+from ..errors import ProbeError, TlsNotOffered, UnverifiedTransportError, WrongEngineError
 from ..findings import (
     DriverAttempt,
     DriverKind,
@@ -32,7 +32,7 @@ from ..findings import (
     TransportSetting,
 )
 from ..settings.config import GuardSettings
-from ..settings.credentials import Secret, decoy_password, reveal_over
+from ..settings.credentials import Secret, decoy_password, require_verified_tls, reveal_over
 from ..settings.endpoints import Endpoint, Engine
 from ..tls.handshake import HandshakeNotOffered, TlsContexts, classify_ssl_error
 from ..tls.versions import TlsVersion
@@ -80,8 +80,11 @@ _PLAINTEXT_KINDS = {
 }
 
 
-class CleartextPasswordRefused(Exception):
-    """The server asked for the password in clear text over a connection we keep unencrypted."""
+def _cleartext_refused() -> UnverifiedTransportError:
+    return UnverifiedTransportError(
+        "refused to send the password or IAM token in clear text: this connection is kept "
+        "unencrypted, so nothing derived from it was sent"
+    )
 
 
 class _RefuseCleartext:
@@ -91,10 +94,10 @@ class _RefuseCleartext:
         self.connection = connection
 
     def authenticate(self, packet: Any) -> Any:
-        raise CleartextPasswordRefused()
+        raise _cleartext_refused()
 
     def prompt(self, echo: bool, prompt: bytes) -> bytes:
-        raise CleartextPasswordRefused()
+        raise _cleartext_refused()
 
 
 # Consulted by PyMySQL before its built-in handlers, so these can never send a secret unencrypted.
@@ -112,10 +115,8 @@ class _VerifiedCleartext:
         self.connection = connection
 
     def authenticate(self, packet: Any) -> Any:
-        sock = getattr(self.connection, "_sock", None)
-        if not (isinstance(sock, ssl.SSLSocket) and sock.context.verify_mode is ssl.CERT_REQUIRED
-                and sock.getpeercert()):
-            raise CleartextPasswordRefused()
+        # The same live-socket rule as every other credential path: TLS, chain and hostname verified.
+        require_verified_tls(getattr(self.connection, "_sock", None), "the password or IAM token in clear text")
         self.connection.write_packet(self.connection.password + b"\0")
         return self.connection._read_packet()
 
