@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
@@ -136,6 +136,26 @@ def _remedies(probe: EndpointProbe) -> Any:
 
 def _floor_remedy(probe: EndpointProbe) -> str:
     return str(_remedies(probe).floor).format(floor=probe.settings.min_tls.server_setting)
+
+
+def _enable_floor_remedy(probe: EndpointProbe) -> str:
+    floor = probe.settings.min_tls
+    return (f"enable {floor.label} on the server (Aurora: an engine version with {floor.label} support, and "
+            "the TLS version parameters allowing it), with at least one allowlisted suite")
+
+
+def _suite_remedy(probe: EndpointProbe, versions: Sequence[TlsVersion]) -> str:
+    """Restrict the suites where the offending versions take them from; raise the floor only if
+    an offender was seen below it (a refused TLS 1.0-1.2 needs no floor advice)."""
+    remedy = str(_remedies(probe).ciphers_at(versions))
+    if any(version < probe.settings.min_tls for version in versions):
+        remedy += f"; {_floor_remedy(probe)}"
+    return remedy
+
+
+# Sessions the enumeration did not list: two observations of one endpoint disagree.
+_CONTRADICTION_REMEDY = ("look for servers behind this endpoint configured differently (a load balancer, a "
+                         "failover in progress, a proxy that changes its answers) and make them agree; rerun")
 
 
 # -- plaintext_refused ------------------------------------------------------------------------
@@ -431,20 +451,21 @@ def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
     answered += (*(f"{s.version.label} without SNI: {s.status.value}; {s.reason}" for s, _ in unnamed),
                  *(f"OpenSSL at {w.version.label} without SNI: {w.outcome.render()}" for _, w in unnamed))
     seen = probe.handshakes_seen()
-    offenders = [f"{suite.describe()} at {surface.version.label}{how}"
+    offending = [(surface.version, f"{suite.describe()} at {surface.version.label}{how}")
                  for how, group in (("", surfaces), (" without SNI", [s for s, _ in unnamed]))
                  for surface in group for suite in surface.accepted_cipher_suites()
                  if suite.code not in allowlist]
     contradictions = _contradictions(probe, seen)
-    if offenders or contradictions:
+    if offending or contradictions:
         parts = []
-        if offenders:
-            parts.append(f"the server accepts {len(offenders)} suite(s) outside the allowlist "
-                         f"({allowlist.source}): {'; '.join(offenders)}")
+        if offending:
+            parts.append(f"the server accepts {len(offending)} suite(s) outside the allowlist "
+                         f"({allowlist.source}): {'; '.join(text for _, text in offending)}")
         if contradictions:
             parts.append(f"the run contradicts itself: {'; '.join(contradictions)}")
         return make.failed("; ".join(parts), attempted, (*answered, *(s.render() for s in seen)),
-                           f"{_remedies(probe).ciphers}; {_floor_remedy(probe)}")
+                           _suite_remedy(probe, [version for version, _ in offending])
+                           if offending else _CONTRADICTION_REMEDY)
     unresolved = [(s, "") for s in surfaces if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
     unresolved += [(s, " without SNI") for s, _ in unnamed if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
     if unresolved:
@@ -478,8 +499,7 @@ def judge_floor_accepted(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdi
     if isinstance(outcome, (HandshakeRefused, HandshakeCompleted)):
         return make.failed(f"a handshake at the floor {floor.label} did not succeed", attempted,
                            (outcome.render(),),
-                           f"enable {floor.label} on the server (Aurora: engine version with {floor.label} "
-                           "support, and the TLS version parameters allowing it)")
+                           _enable_floor_remedy(probe))
     return make.inconclusive(f"no evidence whether {floor.label} is accepted", attempted,
                              (outcome.render(),), _NETWORK_REMEDY)
 
@@ -494,7 +514,7 @@ def judge_negotiated_cipher(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ve
     if not isinstance(outcome, HandshakeCompleted):
         if isinstance(outcome, HandshakeRefused):
             return make.failed("a modern default client cannot connect over TLS", attempted,
-                               (outcome.render(),), _floor_remedy(probe))
+                               (outcome.render(),), _enable_floor_remedy(probe))
         return make.inconclusive("no TLS session to read a cipher suite from", attempted,
                                  (outcome.render(),), _NETWORK_REMEDY)
     suite = _lookup(outcome.cipher_name)
@@ -504,7 +524,7 @@ def judge_negotiated_cipher(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ve
     shown = suite.describe() if suite is not None else f"{outcome.cipher_name} (unknown to the registry)"
     return make.failed(f"negotiated {shown}, which is not in the allowlist "
                        f"({probe.settings.allowlist.source})", attempted, answered,
-                       f"{_remedies(probe).ciphers}, or add the suite to --aurora-cipher-allowlist "
+                       f"{_suite_remedy(probe, (outcome.version,))}, or add the suite to --aurora-cipher-allowlist "
                        "after review")
 
 
@@ -575,7 +595,7 @@ def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
                            "give the CA bundle that signs the endpoint's certificate with --aurora-ca-bundle "
                            "(for RDS: global-bundle.pem) and connect by the name on the certificate")
     if attempt.kind is DriverKind.REFUSED_TLS:
-        return make.failed("a verified TLS connection was refused", attempted, answered, _floor_remedy(probe))
+        return make.failed("a verified TLS connection was refused", attempted, answered, _enable_floor_remedy(probe))
     if attempt.kind is DriverKind.TLS_NOT_OFFERED:
         return make.failed("the server does not offer TLS: no verified session is possible", attempted, answered,
                            _remedies(probe).plaintext)
@@ -593,7 +613,7 @@ def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
     suite = _lookup(session.cipher_name or "")
     if suite is None or suite.code not in allowlist:
         return make.failed(f"the server reports cipher {session.cipher_name}, not in the allowlist",
-                           attempted, answered, _remedies(probe).ciphers)
+                           attempted, answered, _suite_remedy(probe, (session.version,)))
     return make.passed(f"verified session at {session.version.label} with {suite.iana_name}",
                        attempted, answered)
 

@@ -54,6 +54,15 @@ class GuardRun:
                         return "\n".join([verdict["summary"], *verdict["attempted"], *verdict["answered"]])
         raise AssertionError(f"no verdict recorded for {check!r}; output:\n{self.output}")
 
+    def remedy_of(self, check: str) -> str:
+        """The 'change:' advice recorded for ``check``."""
+        for report in self.result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
+            if report.nodeid.endswith(f"::{check}"):
+                for name, value in report.user_properties:
+                    if name == "aurora_guard_verdict":
+                        return str(json.loads(value)["remedy"] or "")
+        raise AssertionError(f"no verdict recorded for {check!r}; output:\n{self.output}")
+
     def outcomes(self) -> dict[str, str]:
         names = {
             r.nodeid.split("::")[-1]

@@ -194,3 +194,41 @@ class TestServerCappedAtTls12:
         assert any(line.startswith("connected; pg_stat_ssl says ssl=True, version=TLSv1.2, cipher=")
                    for line in evidence)
         assert "set ssl_min_protocol_version=TLSv1.3 in the DB cluster parameter group" in run.output
+
+
+class TestAdviceMatchesWhatWasSeen:
+    """The 'change:' line names the place that fixes what was observed, and nothing else."""
+
+    def test_a_tls13_suite_outside_the_allowlist_is_fixed_in_openssl_not_the_floor(self, run_guard, pg_hardened):
+        # Hardened refuses TLS 1.0-1.2, so the floor is right; only the TLS 1.3 suite list is wrong.
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", "-k", "accepted_suites",
+                        "--aurora-cipher-allowlist=TLS_AES_256_GCM_SHA384")
+        assert run.outcome_of("accepted_suites_allowed") == "failed"
+        remedy = run.remedy_of("accepted_suites_allowed")
+        assert "Ciphersuites in the openssl.cnf the server loads" in remedy
+        assert "ssl_tls13_ciphers" in remedy
+        assert "ssl_min_protocol_version" not in remedy
+        assert "ssl_ciphers in postgresql.conf" not in remedy  # the TLS 1.2 list changes nothing at TLS 1.3
+
+    def test_suites_below_the_floor_are_fixed_with_the_floor_and_ssl_ciphers(self, run_guard, pg_weak):
+        run = run_guard(f"--aurora-endpoint={pg_weak.endpoint}", "-k", "accepted_suites")
+        remedy = run.remedy_of("accepted_suites_allowed")
+        assert "set ssl_min_protocol_version=TLSv1.3" in remedy
+        assert "restrict ssl_ciphers in the DB cluster parameter group" in remedy
+
+    def test_suites_at_the_floor_outside_the_allowlist_do_not_ask_for_a_higher_floor(self, run_guard,
+                                                                                      pg_in_between):
+        run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", "-k", "accepted_suites",
+                        "--aurora-min-tls=TLSv1.2")
+        assert run.outcome_of("accepted_suites_allowed") == "failed"
+        remedy = run.remedy_of("accepted_suites_allowed")
+        assert "restrict ssl_ciphers in the DB cluster parameter group" in remedy
+        assert "ssl_min_protocol_version" not in remedy
+
+    def test_a_negotiated_tls13_suite_outside_the_allowlist_names_the_tls13_place(self, run_guard, pg_hardened):
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", "-k", "negotiated",
+                        "--aurora-cipher-allowlist=TLS_CHACHA20_POLY1305_SHA256")
+        assert run.outcome_of("negotiated_cipher_allowed") == "failed"
+        remedy = run.remedy_of("negotiated_cipher_allowed")
+        assert remedy.startswith("restrict the TLS 1.3 suites")
+        assert "ssl_min_protocol_version" not in remedy

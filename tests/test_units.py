@@ -49,3 +49,28 @@ class TestTlsVersions:
         assert TlsVersion.TLSv1_3.below() == [
             TlsVersion.SSLv3, TlsVersion.TLSv1_0, TlsVersion.TLSv1_1, TlsVersion.TLSv1_2,
         ]
+
+
+class TestRemediesFollowTheVersionsSeen:
+    def test_mysql_tls13_suites_are_fixed_in_tls_ciphersuites_only(self):
+        from pytest_aurora_guard.engines.mysql import REMEDIES
+
+        advice = REMEDIES.ciphers_at([TlsVersion.TLSv1_3])
+        assert advice.startswith("restrict tls_ciphersuites")
+        assert "ssl_cipher " not in advice
+
+    def test_mysql_tls12_suites_are_fixed_in_ssl_cipher_only(self):
+        from pytest_aurora_guard.engines.mysql import REMEDIES
+
+        assert REMEDIES.ciphers_at([TlsVersion.TLSv1_2]) == REMEDIES.ciphers_up_to_tls12
+
+    def test_suites_at_both_kinds_of_version_name_both_places(self):
+        from pytest_aurora_guard.engines.mysql import REMEDIES
+
+        assert REMEDIES.ciphers_at([TlsVersion.TLSv1_3, TlsVersion.TLSv1_0]) == (
+            f"{REMEDIES.ciphers_up_to_tls12}; {REMEDIES.ciphers_tls13}")
+
+    def test_no_version_known_falls_back_to_the_pre_tls13_list(self):
+        from pytest_aurora_guard.engines.postgresql import REMEDIES
+
+        assert REMEDIES.ciphers_at([]) == REMEDIES.ciphers_up_to_tls12

@@ -69,8 +69,10 @@ REMEDIES = Remedies(
     plaintext="set require_secure_transport=ON in the DB cluster parameter group",
     floor="set tls_version={floor} in the DB cluster parameter group (Aurora MySQL 3.04.0 or later for "
           "TLSv1.3; it needs a reboot: ApplyMethod pending-reboot)",
-    ciphers="restrict ssl_cipher (TLS 1.2) and tls_ciphersuites (TLS 1.3) in the DB cluster parameter "
-            "group to the allowlisted suites",
+    ciphers_up_to_tls12="restrict ssl_cipher in the DB cluster parameter group to the allowlisted suites "
+                        "(it covers TLS 1.2 and older; a reboot applies it)",
+    ciphers_tls13="restrict tls_ciphersuites in the DB cluster parameter group to the allowlisted TLS 1.3 "
+                  "suites (Aurora MySQL 3.04.0 or later; a reboot applies it)",
 )
 
 _PLAINTEXT_KINDS = {

@@ -73,7 +73,12 @@ REMEDIES = Remedies(
               "hostssl-only pg_hba.conf plus a 'hostnossl all all 0.0.0.0/0 reject' line)",
     floor="set ssl_min_protocol_version={floor} in the DB cluster parameter group "
           "(Aurora PostgreSQL 11.20/12.15/13.11/14.8/15.3 or later for TLSv1.3)",
-    ciphers="restrict ssl_ciphers in the DB cluster parameter group to the allowlisted suites",
+    ciphers_up_to_tls12="restrict ssl_ciphers in the DB cluster parameter group to the allowlisted suites "
+                        "(self-managed PostgreSQL: ssl_ciphers in postgresql.conf)",
+    ciphers_tls13="restrict the TLS 1.3 suites: Aurora PostgreSQL lists them in ssl_ciphers too (DB cluster "
+                  "parameter group, 11.20/12.15/13.11/14.8/15.3/16.1 or later); self-managed PostgreSQL takes "
+                  "them not from ssl_ciphers but from OpenSSL (Ciphersuites in the openssl.cnf the server loads) "
+                  "or, from PostgreSQL 18, from ssl_tls13_ciphers",
 )
 
 
