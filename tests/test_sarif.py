@@ -1,0 +1,177 @@
+"""SARIF 2.1.0 for code scanning (issue 13, item 3): validated against the official OASIS schema
+(tests/data/sarif-schema-2.1.0.json, source in tests/data/sarif-schema-2.1.0.json.source)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from pytest_aurora_guard.checks import INTEGRITY, TRANSMISSION_SECURITY, Outcome, Verdict
+from pytest_aurora_guard.evidence.records import ItemKind, ItemRecord
+from pytest_aurora_guard.evidence.sarif import (
+    FINGERPRINT_KEY,
+    Anchor,
+    SarifSources,
+    build_sarif,
+    fingerprint,
+    locate_sources,
+)
+from pytest_aurora_guard.settings.config import GuardSettings
+
+SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+WHEN = datetime(2026, 12, 3, 6, 0, tzinfo=timezone.utc)
+ENDPOINT = "postgresql://db.example.com:5432"
+NODE = "aurora-guard[db.example.com:5432]"
+
+
+def validated(document: dict[str, Any]) -> dict[str, Any]:
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    return document
+
+
+def record(check: str, outcome: Outcome, *, parameter: str = "", endpoint: str = ENDPOINT, node: str = NODE,
+           summary: str = "", remedy: str | None = "set rds.force_ssl=1", kind: ItemKind = ItemKind.ENDPOINT_CHECK,
+           facts: dict[str, Any] | None = None, controls: tuple[str, ...] = TRANSMISSION_SECURITY) -> ItemRecord:
+    name = f"{check}[{parameter}]" if parameter else check
+    verdict = Verdict(check=name, endpoint=endpoint, outcome=outcome, summary=summary or f"{name} {outcome.value}",
+                      remedy=remedy if outcome is not Outcome.PASSED else None, controls=controls)
+    return ItemRecord(f"{node}::{name}", kind, verdict, facts or {})
+
+
+NOWHERE = SarifSources()
+
+
+def sarif(*records: ItemRecord, sources: SarifSources = NOWHERE,
+          descriptions: dict[str, str] | None = None) -> dict[str, Any]:
+    return validated(build_sarif(records, GuardSettings(), started=WHEN, finished=WHEN, sources=sources,
+                                 descriptions=descriptions or {}))
+
+
+def results_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(document["runs"][0]["results"])
+
+
+def rules_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {rule["id"]: rule for rule in document["runs"][0]["tool"]["driver"]["rules"]}
+
+
+class TestResults:
+    def test_a_failure_is_an_error_an_inconclusive_item_a_warning_and_a_pass_no_result(self):
+        document = sarif(record("plaintext_refused", Outcome.FAILED), record("tls_floor_accepted", Outcome.PASSED),
+                         record("certificate_trusted", Outcome.INCONCLUSIVE))
+        assert [(r["ruleId"], r["level"]) for r in results_of(document)] == [("plaintext_refused", "error"),
+                                                                             ("certificate_trusted", "warning")]
+
+    def test_a_run_that_passed_gives_a_valid_log_with_no_result(self):
+        assert results_of(sarif(record("plaintext_refused", Outcome.PASSED))) == []
+
+    def test_the_message_is_the_verdicts_summary(self):
+        (result,) = results_of(sarif(record("plaintext_refused", Outcome.FAILED, summary="plaintext accepted")))
+        assert result["message"]["text"] == "plaintext accepted"
+
+    def test_each_result_names_its_rule_by_id_and_index(self):
+        document = sarif(record("tls_floor_accepted", Outcome.PASSED),
+                         record("tls_version_refused", Outcome.FAILED, parameter="TLSv1.0"))
+        (result,) = results_of(document)
+        rules = document["runs"][0]["tool"]["driver"]["rules"]
+        assert result["ruleId"] == "tls_version_refused" == rules[result["ruleIndex"]]["id"]
+
+
+class TestRules:
+    def test_one_rule_per_check_however_many_items_it_has(self):
+        document = sarif(*(record("tls_version_refused", Outcome.FAILED, parameter=v) for v in ("SSLv3", "TLSv1.0")))
+        assert list(rules_of(document)) == ["tls_version_refused"]
+        assert len(results_of(document)) == 2
+
+    def test_the_help_text_gives_the_fix_and_the_hipaa_sections_and_the_tags_carry_them(self):
+        rule = rules_of(sarif(record("plaintext_refused", Outcome.FAILED, remedy="set rds.force_ssl=1",
+                                     controls=(*TRANSMISSION_SECURITY, *INTEGRITY))))["plaintext_refused"]
+        assert "- set rds.force_ssl=1" in rule["help"]["text"]
+        for control in (*TRANSMISSION_SECURITY, *INTEGRITY):
+            assert f"- {control}" in rule["help"]["text"]
+            assert control in rule["properties"]["tags"]
+        assert "an unencrypted connection is refused" in rule["shortDescription"]["text"]
+
+    def test_checks_of_other_layers_take_their_description_from_the_caller(self):
+        rule = rules_of(sarif(record("storage_encrypted", Outcome.FAILED), descriptions={
+            "storage_encrypted": "the cluster's storage is encrypted at rest"}))["storage_encrypted"]
+        assert rule["shortDescription"]["text"] == "storage_encrypted: the cluster's storage is encrypted at rest"
+
+
+class TestFingerprints:
+    def test_the_fingerprint_ignores_the_message_text(self):
+        first = record("plaintext_refused", Outcome.FAILED, summary="accepted after 3 ms")
+        second = record("plaintext_refused", Outcome.FAILED, summary="accepted after 9 ms")
+        assert fingerprint(first) == fingerprint(second)
+
+    @pytest.mark.parametrize("other", [
+        record("tls_version_refused", Outcome.FAILED, parameter="TLSv1.1"),
+        record("tls_version_refused", Outcome.FAILED, parameter="TLSv1.0", node="aurora-guard[db2.example.com:5432]"),
+        record("accepted_suites_allowed", Outcome.FAILED),
+    ], ids=["parameter", "endpoint", "check"])
+    def test_another_parameter_endpoint_or_check_is_another_fingerprint(self, other):
+        assert fingerprint(record("tls_version_refused", Outcome.FAILED, parameter="TLSv1.0")) != fingerprint(other)
+
+    def test_the_result_carries_it_under_our_key_and_as_githubs_line_hash(self):
+        item = record("plaintext_refused", Outcome.FAILED)
+        (result,) = results_of(sarif(item))
+        assert result["partialFingerprints"] == {FINGERPRINT_KEY: fingerprint(item),
+                                                 "primaryLocationLineHash": fingerprint(item)}
+
+
+class TestLocations:
+    def test_an_endpoint_item_points_at_the_first_aurora_line_of_the_pytest_config(self, tmp_path):
+        ini = tmp_path / "tox.ini"
+        ini.write_text("[tox]\nenvlist = py\n\n[pytest]\naurora_endpoints =\n    postgresql://db.example.com\n")
+        sources = locate_sources(tmp_path, ini, {})
+        (result,) = results_of(sarif(record("plaintext_refused", Outcome.FAILED), sources=sources))
+        assert result["locations"][0]["physicalLocation"] == {
+            "artifactLocation": {"uri": "tox.ini", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 5}}
+
+    def test_a_drift_item_points_at_its_committed_baseline(self, tmp_path):
+        baseline = tmp_path / "baselines" / "us-east-1" / "aurora-postgresql16.json"
+        baseline.parent.mkdir(parents=True)
+        baseline.write_text("{}")
+        sources = locate_sources(tmp_path, None, {"us-east-1/aurora-postgresql16": baseline})
+        drift = record("engine_defaults_match_baseline", Outcome.FAILED, kind=ItemKind.ENGINE_DEFAULTS,
+                       facts={"baseline": "us-east-1/aurora-postgresql16"})
+        (result,) = results_of(sarif(drift, sources=sources))
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+            "baselines/us-east-1/aurora-postgresql16.json")
+
+    def test_a_drift_item_without_a_committed_baseline_points_at_the_config(self, tmp_path):
+        ini = tmp_path / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        sources = locate_sources(tmp_path, ini, {"us-east-1/aurora-postgresql16": tmp_path / "baselines" / "x.json"})
+        drift = record("engine_defaults_match_baseline", Outcome.FAILED, kind=ItemKind.ENGINE_DEFAULTS,
+                       facts={"baseline": "us-east-1/aurora-postgresql16"})
+        (result,) = results_of(sarif(drift, sources=sources))
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "pytest.ini"
+
+    def test_without_a_config_file_pyproject_toml_is_the_anchor(self, tmp_path):
+        (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+        assert locate_sources(tmp_path, None, {}).config == Anchor("pyproject.toml", 1)
+
+    def test_a_config_file_outside_the_repository_is_never_pointed_at(self, tmp_path):
+        outside = tmp_path / "elsewhere.ini"
+        outside.write_text("[pytest]\n")
+        (tmp_path / "repo").mkdir()
+        assert locate_sources(tmp_path / "repo", outside, {}).config is None
+
+    def test_with_nothing_to_point_at_a_result_keeps_a_logical_location_only(self):
+        (result,) = results_of(sarif(record("plaintext_refused", Outcome.FAILED)))
+        (location,) = result["locations"]
+        assert "physicalLocation" not in location
+        assert location["logicalLocations"] == [{"name": ENDPOINT, "fullyQualifiedName": f"{NODE}::plaintext_refused",
+                                                  "kind": "resource"}]
+
+    def test_a_path_with_spaces_is_percent_encoded(self, tmp_path):
+        ini = tmp_path / "ci config" / "pytest.ini"
+        ini.parent.mkdir()
+        ini.write_text("[pytest]\n")
+        assert locate_sources(tmp_path, ini, {}).config == Anchor("ci%20config/pytest.ini", 1)
