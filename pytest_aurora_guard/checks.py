@@ -40,6 +40,40 @@ class Outcome(enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
     INCONCLUSIVE = "inconclusive"
+    WAIVED = "waived"  # a failure an unexpired waiver covers (evidence/waivers.py): not blocking, still reported
+
+
+class WaiverStatus(enum.Enum):
+    APPLIED = "applied"  # it waives this failure
+    EXPIRED = "expired"  # it matched, but its date has passed: the failure stands
+    INSUFFICIENT = "insufficient"  # it matched, but does not cover the whole failure (a new offender)
+
+
+@dataclass(frozen=True)
+class WaiverNote:
+    """A waiver a failed verdict was judged against, as it is reported (never changes a pass)."""
+
+    status: WaiverStatus
+    source: str  # "waivers.toml [[waiver]] #2": where to edit it
+    expires: str  # YYYY-MM-DD
+    reason: str
+    ticket: str
+
+    def render(self) -> str:
+        said = f"{self.reason} ({self.ticket}) [{self.source}]"
+        if self.status is WaiverStatus.APPLIED:
+            return f"WAIVED until {self.expires}: {said}"
+        if self.status is WaiverStatus.EXPIRED:
+            return f"the waiver expired on {self.expires}, so this fails again: {said}"
+        return f"a waiver until {self.expires} matches but does not cover all of this failure: {said}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"status": self.status.value, "source": self.source, "expires": self.expires,
+                "reason": self.reason, "ticket": self.ticket}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> WaiverNote:
+        return cls(WaiverStatus(data["status"]), data["source"], data["expires"], data["reason"], data["ticket"])
 
 
 @dataclass(frozen=True)
@@ -52,10 +86,15 @@ class Verdict:
     answered: tuple[str, ...] = ()
     remedy: Optional[str] = None
     controls: tuple[str, ...] = field(default=TRANSMISSION_SECURITY)
+    # accepted_suites_allowed: (version label, IANA code point) of each accepted suite outside the
+    # allowlist, set only when those suites alone make the failure, so a waiver can check it covers each.
+    offending_suites: tuple[tuple[str, int], ...] = ()
+    waivers: tuple[WaiverNote, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["outcome"] = self.outcome.value
+        data["waivers"] = [note.to_dict() for note in self.waivers]
         return data
 
     @classmethod
@@ -64,6 +103,8 @@ class Verdict:
             check=data["check"], endpoint=data["endpoint"], outcome=Outcome(data["outcome"]),
             summary=data["summary"], attempted=tuple(data["attempted"]), answered=tuple(data["answered"]),
             remedy=data["remedy"], controls=tuple(data["controls"]),
+            offending_suites=tuple((str(version), int(code)) for version, code in data.get("offending_suites", ())),
+            waivers=tuple(WaiverNote.from_dict(note) for note in data.get("waivers", ())),
         )
 
 
@@ -118,8 +159,10 @@ class _Verdicts:
     def passed(self, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...]) -> Verdict:
         return Verdict(self.check, self.endpoint, Outcome.PASSED, summary, attempted, answered)
 
-    def failed(self, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...], remedy: str) -> Verdict:
-        return Verdict(self.check, self.endpoint, Outcome.FAILED, summary, attempted, answered, remedy)
+    def failed(self, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...], remedy: str,
+               offending_suites: tuple[tuple[str, int], ...] = ()) -> Verdict:
+        return Verdict(self.check, self.endpoint, Outcome.FAILED, summary, attempted, answered, remedy,
+                       offending_suites=offending_suites)
 
     def inconclusive(self, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...],
                      remedy: str) -> Verdict:
@@ -451,7 +494,7 @@ def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
     answered += (*(f"{s.version.label} without SNI: {s.status.value}; {s.reason}" for s, _ in unnamed),
                  *(f"OpenSSL at {w.version.label} without SNI: {w.outcome.render()}" for _, w in unnamed))
     seen = probe.handshakes_seen()
-    offending = [(surface.version, f"{suite.describe()} at {surface.version.label}{how}")
+    offending = [(surface.version, f"{suite.describe()} at {surface.version.label}{how}", suite.code)
                  for how, group in (("", surfaces), (" without SNI", [s for s, _ in unnamed]))
                  for surface in group for suite in surface.accepted_cipher_suites()
                  if suite.code not in allowlist]
@@ -460,12 +503,14 @@ def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
         parts = []
         if offending:
             parts.append(f"the server accepts {len(offending)} suite(s) outside the allowlist "
-                         f"({allowlist.source}): {'; '.join(text for _, text in offending)}")
+                         f"({allowlist.source}): {'; '.join(text for _, text, _ in offending)}")
         if contradictions:
             parts.append(f"the run contradicts itself: {'; '.join(contradictions)}")
+        # A self-contradicting run is not a known weakness a waiver could accept: no offenders given.
+        waivable = () if contradictions else tuple(dict.fromkeys((v.label, code) for v, _, code in offending))
         return make.failed("; ".join(parts), attempted, (*answered, *(s.render() for s in seen)),
-                           _suite_remedy(probe, [version for version, _ in offending])
-                           if offending else _CONTRADICTION_REMEDY)
+                           _suite_remedy(probe, [version for version, _, _ in offending])
+                           if offending else _CONTRADICTION_REMEDY, waivable)
     unresolved = [(s, "") for s in surfaces if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
     unresolved += [(s, " without SNI") for s, _ in unnamed if s.status is VersionStatus.INCONCLUSIVE or not s.complete]
     if unresolved:

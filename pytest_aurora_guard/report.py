@@ -34,9 +34,11 @@ def render_verdict(verdict: Verdict) -> str:
         Outcome.PASSED: "PASSED",
         Outcome.FAILED: "FAILED",
         Outcome.INCONCLUSIVE: "INCONCLUSIVE (no evidence either way: not a pass)",
+        Outcome.WAIVED: "WAIVED (a failure accepted until the waiver's date: not blocking)",
     }[verdict.outcome]
     first, listed = _split_summary(verdict.summary)
     lines = [first, f"aurora-guard {verdict.check} {head} for {verdict.endpoint}"]
+    lines += _labelled("waiver", [note.render() for note in verdict.waivers])
     lines += _labelled("listed", listed, wrap=True)
     lines += _labelled("tried", verdict.attempted)
     lines += _labelled("answered", verdict.answered)

@@ -1,0 +1,214 @@
+"""Waivers that expire (issue 13, item 4): the TOML file's rules, how a failure becomes WAIVED and
+fails again after its date, and whole runs against real servers."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from pytest_aurora_guard.checks import CHECKS, Outcome, Verdict, WaiverStatus
+from pytest_aurora_guard.errors import ConfigurationError
+from pytest_aurora_guard.evidence.waivers import (
+    UnusedReason,
+    Waiver,
+    apply_waivers,
+    load_waivers,
+    one_year_after,
+    parse_waivers,
+    unused_waivers,
+)
+from pytest_aurora_guard.tls.versions import TlsVersion
+
+TODAY = datetime.date(2026, 12, 3)
+KNOWN = frozenset(spec.name for spec in CHECKS)
+ENDPOINT = "postgresql://legacy.db.example:5432"
+ECDHE_RSA_AES128 = 0xC02F  # TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+ECDHE_RSA_AES256 = 0xC030  # TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+
+
+def table(**keys: str) -> str:
+    fields = {"check": '"tls_version_refused"', "endpoint": '"postgresql://legacy*"', "reason": '"billing app"',
+              "ticket": '"SEC-42"', "expires": "2027-03-31", **keys}
+    return "[[waiver]]\n" + "".join(f"{key} = {value}\n" for key, value in fields.items() if value != "")
+
+
+def parsed(text: str) -> tuple[Waiver, ...]:
+    return parse_waivers(text, "waivers.toml", KNOWN, TODAY)
+
+
+def failed(check: str = "tls_version_refused[TLSv1.2]", endpoint: str = ENDPOINT,
+           offending: tuple[tuple[str, int], ...] = ()) -> Verdict:
+    return Verdict(check, endpoint, Outcome.FAILED, "TLSv1.2 accepted", ("tried",), ("answered",), "fix it",
+                   offending_suites=offending)
+
+
+class TestParsing:
+    def test_a_complete_table_is_one_waiver_with_its_date_and_version(self):
+        (waiver,) = parsed(table(version='"TLSv1.2"'))
+        assert waiver == Waiver(1, "waivers.toml", "tls_version_refused", "postgresql://legacy*", "billing app",
+                                "SEC-42", datetime.date(2027, 3, 31), TlsVersion.TLSv1_2, None)
+
+    def test_a_suite_may_be_given_by_its_openssl_name_and_is_kept_as_its_code_point(self):
+        (waiver,) = parsed(table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES128-GCM-SHA256"'))
+        assert waiver.suite == ECDHE_RSA_AES128
+
+    def test_a_date_written_as_a_string_is_read_too(self):
+        (waiver,) = parsed(table(expires='"2027-01-15"'))
+        assert waiver.expires == datetime.date(2027, 1, 15)
+
+    def test_a_date_in_the_past_is_accepted_so_the_check_can_say_it_expired(self):
+        (waiver,) = parsed(table(expires="2020-01-01"))
+        assert waiver.expired(TODAY)
+
+    def test_a_waiver_is_valid_through_its_expiry_day(self):
+        (waiver,) = parsed(table(expires="2026-12-03"))
+        assert not waiver.expired(TODAY)
+        assert waiver.expired(TODAY + datetime.timedelta(days=1))
+
+    def test_exactly_one_year_ahead_is_the_latest_date_allowed(self):
+        (waiver,) = parsed(table(expires="2027-12-03"))
+        assert waiver.expires == one_year_after(TODAY)
+
+    def test_one_year_after_the_29th_of_february_is_the_28th(self):
+        assert one_year_after(datetime.date(2028, 2, 29)) == datetime.date(2029, 2, 28)
+
+    def test_tables_are_numbered_in_file_order(self):
+        waivers = parsed(table() + table(endpoint='"mysql://*"'))
+        assert [(w.index, w.endpoint) for w in waivers] == [(1, "postgresql://legacy*"), (2, "mysql://*")]
+
+    def test_an_empty_file_holds_no_waiver(self):
+        assert parsed("") == ()
+
+    @pytest.mark.parametrize(("text", "said"), [
+        ("[[waiver]\ncheck = 1", "waivers.toml: not valid TOML"),
+        (table(expire="2027-01-01"), "#1: unknown key(s) expire; the keys are check, endpoint"),
+        (table(reason=""), "#1: missing reason;"),
+        (table(ticket=""), "#1: missing ticket;"),
+        (table(expires=""), "#1: missing expires;"),
+        (table(reason='"  "'), "#1: reason must be a non-empty string"),
+        (table(expires="2027-12-04"), "#1: expires 2027-12-04 is more than one year ahead; set a date no later "
+                                      "than 2027-12-03"),
+        (table(expires='"31/03/2027"'), "#1: expires '31/03/2027' is not a date written YYYY-MM-DD"),
+        (table(expires='"2027-02-30"'), "#1: expires '2027-02-30' is not a date written YYYY-MM-DD"),
+        (table(expires="2027-01-01T10:00:00"), "#1: expires datetime.datetime(2027, 1, 1, 10, 0) is not a date"),
+        (table(check='"tls_versions_refused"'), "#1: check 'tls_versions_refused' is not a check that can be "
+                                                "waived; use one of accepted_suites_allowed"),
+        (table(check='"plaintext_refused"', version='"TLSv1.2"'), "#1: version applies only to tls_version_refused "
+                                                                 "and accepted_suites_allowed"),
+        (table(version='"TLSv1.4"'), "#1: version: "),
+        (table(suite='"ECDHE-RSA-AES128-GCM-SHA256"'), "#1: suite applies only to accepted_suites_allowed"),
+        (table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES128-GCM"'),
+         "#1: suite: 'ECDHE-RSA-AES128-GCM' is neither an IANA"),
+        ("[waiver]\ncheck = 'x'\n", "'waiver' must be an array of tables: write each one as [[waiver]]"),
+        ("[[waivers]]\ncheck = 'x'\n", "unknown top-level key(s) waivers; the file holds only [[waiver]] tables"),
+        (table() + table(endpoint=""), "waivers.toml [[waiver]] #2: missing endpoint"),
+    ])
+    def test_a_bad_file_is_a_configuration_error_naming_the_file_the_table_and_the_fix(self, text, said):
+        with pytest.raises(ConfigurationError) as raised:
+            parsed(text)
+        assert said in str(raised.value)
+        assert str(raised.value).startswith("waivers.toml")
+
+    def test_a_missing_file_is_a_configuration_error_naming_it(self, tmp_path):
+        with pytest.raises(ConfigurationError, match="waiver file .*nowhere.toml' cannot be read"):
+            load_waivers(tmp_path / "nowhere.toml", KNOWN, TODAY)
+
+
+class TestApplying:
+    def test_a_failure_an_unexpired_waiver_matches_is_waived_until_its_date(self):
+        (waiver,) = parsed(table(version='"TLSv1.2"'))
+        verdict = apply_waivers(failed(), [waiver], TODAY)
+        assert verdict.outcome is Outcome.WAIVED
+        assert [note.render() for note in verdict.waivers] == [
+            "WAIVED until 2027-03-31: billing app (SEC-42) [waivers.toml [[waiver]] #1]"]
+        assert verdict.summary == "TLSv1.2 accepted"  # the evidence stays as it was
+
+    def test_an_expired_waiver_leaves_the_failure_and_says_when_it_expired(self):
+        (waiver,) = parsed(table(expires="2026-12-02"))
+        verdict = apply_waivers(failed(), [waiver], TODAY)
+        assert verdict.outcome is Outcome.FAILED
+        (note,) = verdict.waivers
+        assert note.status is WaiverStatus.EXPIRED
+        assert note.render().startswith("the waiver expired on 2026-12-02, so this fails again: billing app")
+
+    def test_a_pass_is_never_changed_by_a_waiver(self):
+        (waiver,) = parsed(table())
+        passed = Verdict("tls_version_refused[TLSv1.2]", ENDPOINT, Outcome.PASSED, "TLSv1.2 refused")
+        assert apply_waivers(passed, [waiver], TODAY) is passed
+
+    def test_an_inconclusive_item_is_never_waived(self):
+        (waiver,) = parsed(table())
+        unknown = Verdict("tls_version_refused[TLSv1.2]", ENDPOINT, Outcome.INCONCLUSIVE, "no evidence")
+        assert apply_waivers(unknown, [waiver], TODAY) is unknown
+
+    def test_a_waiver_for_another_version_does_not_apply(self):
+        (waiver,) = parsed(table(version='"TLSv1.1"'))
+        assert apply_waivers(failed(), [waiver], TODAY) == failed()
+
+    def test_a_waiver_for_another_endpoint_does_not_apply(self):
+        (waiver,) = parsed(table(endpoint='"postgresql://prod*"'))
+        assert apply_waivers(failed(), [waiver], TODAY) == failed()
+
+    def test_a_waiver_without_a_version_covers_every_version_of_the_check(self):
+        (waiver,) = parsed(table())
+        assert apply_waivers(failed("tls_version_refused[TLSv1.0]"), [waiver], TODAY).outcome is Outcome.WAIVED
+
+    def test_suites_are_waived_only_when_every_offender_is_covered(self):
+        waivers = parsed(table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES128-GCM-SHA256"')
+                         + table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES256-GCM-SHA384"'))
+        verdict = apply_waivers(failed("accepted_suites_allowed", offending=(
+            ("TLSv1.2", ECDHE_RSA_AES128), ("TLSv1.2", ECDHE_RSA_AES256))), waivers, TODAY)
+        assert verdict.outcome is Outcome.WAIVED
+        assert [note.source for note in verdict.waivers] == ["waivers.toml [[waiver]] #1", "waivers.toml [[waiver]] #2"]
+
+    def test_a_new_offending_suite_fails_the_waived_check_again_naming_it(self):
+        waivers = parsed(table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES128-GCM-SHA256"'))
+        verdict = apply_waivers(failed("accepted_suites_allowed", offending=(
+            ("TLSv1.2", ECDHE_RSA_AES128), ("TLSv1.2", ECDHE_RSA_AES256))), waivers, TODAY)
+        assert verdict.outcome is Outcome.FAILED
+        assert verdict.summary.endswith("(no unexpired waiver covers TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 at "
+                                        "TLSv1.2)")
+        assert [note.status for note in verdict.waivers] == [WaiverStatus.INSUFFICIENT]
+
+    def test_a_suite_waiver_with_a_version_does_not_cover_the_suite_at_another_version(self):
+        waivers = parsed(table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES128-GCM-SHA256"',
+                               version='"TLSv1.2"'))
+        verdict = apply_waivers(failed("accepted_suites_allowed", offending=(("TLSv1.0", ECDHE_RSA_AES128),)),
+                                waivers, TODAY)
+        assert verdict.outcome is Outcome.FAILED
+
+    def test_a_self_contradicting_suite_failure_is_never_waived(self):
+        (waiver,) = parsed(table(check='"accepted_suites_allowed"'))
+        verdict = apply_waivers(failed("accepted_suites_allowed"), [waiver], TODAY)
+        assert verdict.outcome is Outcome.FAILED
+        assert "the run contradicts itself, which no waiver can accept" in verdict.summary
+
+    def test_the_verdict_with_its_waiver_survives_the_trip_through_a_junit_property(self):
+        (waiver,) = parsed(table())
+        verdict = apply_waivers(failed(offending=(("TLSv1.2", ECDHE_RSA_AES128),)), [waiver], TODAY)
+        assert Verdict.from_dict(verdict.to_dict()) == verdict
+
+
+class TestUnusedWaivers:
+    def test_a_waiver_matching_no_item_is_reported_as_unused(self):
+        (waiver,) = parsed(table(endpoint='"mysql://*"'))
+        (unused,) = unused_waivers([waiver], [failed()])
+        assert unused.reason is UnusedReason.NO_ITEM
+        assert unused.render() == ("waivers.toml [[waiver]] #1 (tls_version_refused on 'mysql://*', until "
+                                   "2027-03-31, SEC-42) was not used: it matches no item of this run")
+
+    def test_a_waiver_matching_only_passes_says_the_weakness_looks_fixed(self):
+        (waiver,) = parsed(table())
+        passed = Verdict("tls_version_refused[TLSv1.2]", ENDPOINT, Outcome.PASSED, "refused")
+        (unused,) = unused_waivers([waiver], [passed])
+        assert unused.reason is UnusedReason.ONLY_PASSED
+
+    def test_a_waiver_that_waived_a_failure_is_not_reported(self):
+        (waiver,) = parsed(table())
+        assert unused_waivers([waiver], [apply_waivers(failed(), [waiver], TODAY)]) == []
+
+    def test_an_expired_waiver_that_failed_an_item_again_is_not_reported_twice(self):
+        (waiver,) = parsed(table(expires="2020-01-01"))
+        assert unused_waivers([waiver], [apply_waivers(failed(), [waiver], TODAY)]) == []
+
