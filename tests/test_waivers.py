@@ -111,7 +111,7 @@ class TestParsing:
         assert str(raised.value).startswith("waivers.toml")
 
     def test_a_missing_file_is_a_configuration_error_naming_it(self, tmp_path):
-        with pytest.raises(ConfigurationError, match="waiver file .*nowhere.toml' cannot be read"):
+        with pytest.raises(ConfigurationError, match=r"waiver file .*nowhere\.toml' cannot be read"):
             load_waivers(tmp_path / "nowhere.toml", KNOWN, TODAY)
 
 
