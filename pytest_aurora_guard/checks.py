@@ -1,4 +1,4 @@
-"""The built-in checks: verdict rules over the evidence an :class:`EndpointProbe` gathered.
+"""The built-in checks: verdict rules over the evidence an :class:`Observations` gathered.
 
 A check passes only on positive evidence. Anything that is not evidence either way (timeout,
 reset, a foreign protocol, an answer we cannot classify) is INCONCLUSIVE, which the plugin
@@ -13,9 +13,10 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
+from .engines.remedies import Remedies
 from .errors import ProbeError, TlsNotOffered
 from .findings import DriverAttempt, DriverKind, HandshakeSeen, PlaintextFinding, PlaintextKind, TransportSetting
-from .probe import EndpointProbe
+from .observations import Observations
 from .settings.config import GuardSettings
 from .settings.endpoints import Engine
 from .tls.certificates import (
@@ -114,10 +115,10 @@ class CheckSpec:
     description: str
     needs_credentials: bool
     per_version: bool
-    rule: Callable[[EndpointProbe, Optional[TlsVersion]], Verdict]
+    rule: Callable[[Observations, Optional[TlsVersion]], Verdict]
     observations: Callable[[GuardSettings, Optional[TlsVersion]], list[Hashable]]
 
-    def judge(self, probe: EndpointProbe, version: Optional[TlsVersion]) -> Verdict:
+    def judge(self, probe: Observations, version: Optional[TlsVersion]) -> Verdict:
         """Apply the rule; 'no evidence' exceptions become INCONCLUSIVE, absent TLS a failure."""
         make = _Verdicts(probe, self.item_name(version))
         tried = (f"to show that {self.description}" + (f" ({version.label})" if version else ""),)
@@ -153,7 +154,7 @@ def _masked(text: str, settings: GuardSettings) -> str:
 class _Verdicts:
     """Builds verdicts for one check on one endpoint, so judges read as rules."""
 
-    def __init__(self, probe: EndpointProbe, check: str) -> None:
+    def __init__(self, probe: Observations, check: str) -> None:
         self.check, self.endpoint = check, probe.configured.label
 
     def passed(self, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...]) -> Verdict:
@@ -173,24 +174,24 @@ _NETWORK_REMEDY = ("check that the endpoint, port and engine are right and that 
                    "(security group, VPC route, DNS); raise --aurora-timeout if the network is slow")
 
 
-def _remedies(probe: EndpointProbe) -> Any:
-    return probe.adapter().remedies
+def _remedies(probe: Observations) -> Remedies:
+    return probe.remedies()
 
 
-def _floor_remedy(probe: EndpointProbe) -> str:
-    return str(_remedies(probe).floor).format(floor=probe.settings.min_tls.server_setting)
+def _floor_remedy(probe: Observations) -> str:
+    return _remedies(probe).floor.format(floor=probe.settings.min_tls.server_setting)
 
 
-def _enable_floor_remedy(probe: EndpointProbe) -> str:
+def _enable_floor_remedy(probe: Observations) -> str:
     floor = probe.settings.min_tls
     return (f"enable {floor.label} on the server (Aurora: an engine version with {floor.label} support, and "
             "the TLS version parameters allowing it), with at least one allowlisted suite")
 
 
-def _suite_remedy(probe: EndpointProbe, versions: Sequence[TlsVersion]) -> str:
+def _suite_remedy(probe: Observations, versions: Sequence[TlsVersion]) -> str:
     """Restrict the suites where the offending versions take them from; raise the floor only if
     an offender was seen below it (a refused TLS 1.0-1.2 needs no floor advice)."""
-    remedy = str(_remedies(probe).ciphers_at(versions))
+    remedy = _remedies(probe).ciphers_at(versions)
     if any(version < probe.settings.min_tls for version in versions):
         remedy += f"; {_floor_remedy(probe)}"
     return remedy
@@ -226,7 +227,7 @@ class _Evidence:
         return tuple(self.attempted), tuple(self.answered)
 
 
-def judge_plaintext_refused(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+def judge_plaintext_refused(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "plaintext_refused")
     remedy = _remedies(probe).plaintext
     evidence = _Evidence()
@@ -312,7 +313,7 @@ def _transport_note(transport: Optional[TransportSetting]) -> str:
     return f"{transport.render()} (read over the verified session)"
 
 
-def _mysql_plaintext_by_server_rule(probe: EndpointProbe, make: _Verdicts, evidence: _Evidence,
+def _mysql_plaintext_by_server_rule(probe: Observations, make: _Verdicts, evidence: _Evidence,
                                     driver: Optional[DriverAttempt]) -> Verdict:
     """MySQL's ambiguous plaintext answer (1045), settled only by evidence that covers every account.
 
@@ -362,7 +363,7 @@ _CRAFTED = ("crafted ClientHellos (our codec, offering what OpenSSL's client off
             "every signature scheme)")
 
 
-def _crafted_attempt(probe: EndpointProbe, what: str) -> str:
+def _crafted_attempt(probe: Observations, what: str) -> str:
     return f"STARTTLS ({probe.engine().display_name}) then {_CRAFTED} {what}"
 
 
@@ -370,18 +371,18 @@ def _suite_of(outcome: HandshakeCompleted) -> str:
     return _suite_text(outcome.cipher_name)
 
 
-def _sessions_at(probe: EndpointProbe, version: TlsVersion) -> list[HandshakeSeen]:
+def _sessions_at(probe: Observations, version: TlsVersion) -> list[HandshakeSeen]:
     """Sessions other probes of the run set up that can only have been at ``version``... or any
     version of a range that includes it, when every other version of that range is refused."""
     return [seen for seen in probe.handshakes_seen() if version in seen.versions]
 
 
-def judge_version_refused(probe: EndpointProbe, version: Optional[TlsVersion]) -> Verdict:
+def judge_version_refused(probe: Observations, version: Optional[TlsVersion]) -> Verdict:
     assert version is not None
     make = _Verdicts(probe, f"tls_version_refused[{version.label}]")
     crafted = probe.surface_at(version)
     witness = probe.witness_at(version)
-    # A DNS-named endpoint is asked both ways, with and without SNI (see EndpointProbe.without_sni).
+    # A DNS-named endpoint is asked both ways, with and without SNI (see Observations.without_sni).
     unnamed = probe.without_sni(version)
     attempted: tuple[str, ...] = (
         _crafted_attempt(probe, f"offering only {version.label}, every suite the registry knows for it "
@@ -437,7 +438,7 @@ def judge_version_refused(probe: EndpointProbe, version: Optional[TlsVersion]) -
                              f"{version.label}{how} proves nothing either way", attempted, answered, _NETWORK_REMEDY)
 
 
-def _contradictions(probe: EndpointProbe, seen: list[HandshakeSeen]) -> list[str]:
+def _contradictions(probe: Observations, seen: list[HandshakeSeen]) -> list[str]:
     """Sessions the run set up that the crafted enumeration did not list: self-contradiction."""
     found: list[str] = []
     for session in seen:
@@ -457,7 +458,7 @@ def _contradictions(probe: EndpointProbe, seen: list[HandshakeSeen]) -> list[str
     return found
 
 
-def _unconfirmed_refusal(probe: EndpointProbe, surface: VersionSurface) -> Optional[str]:
+def _unconfirmed_refusal(probe: Observations, surface: VersionSurface) -> Optional[str]:
     """Why the refusals in ``surface`` (the version, or the suites left after removal) lack their
     second witness, or None when they have it (or may stand alone, as SSLv3 may)."""
     if surface.version is TlsVersion.SSLv3:
@@ -479,7 +480,7 @@ def _unconfirmed_refusal(probe: EndpointProbe, surface: VersionSurface) -> Optio
     return f"{surface.version.label}: no second witness for the refusal ({outcome.render()})"
 
 
-def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+def judge_accepted_suites(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "accepted_suites_allowed")
     allowlist = probe.settings.allowlist
     surfaces = [probe.surface_at(version) for version in TlsVersion]
@@ -489,7 +490,7 @@ def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
                  "per version, the system OpenSSL (Python's ssl) offering the suites not seen accepted")
     answered = (*(f"{s.version.label}: {s.status.value}; {s.reason}" for s in surfaces),
                 *(f"OpenSSL at {w.version.label}: {w.outcome.render()}" for w in witnesses))
-    # Below the floor, a DNS-named endpoint is enumerated without SNI too (EndpointProbe.without_sni).
+    # Below the floor, a DNS-named endpoint is enumerated without SNI too (Observations.without_sni).
     unnamed = [pair for pair in (probe.without_sni(v) for v in TlsVersion) if pair is not None]
     answered += (*(f"{s.version.label} without SNI: {s.status.value}; {s.reason}" for s, _ in unnamed),
                  *(f"OpenSSL at {w.version.label} without SNI: {w.outcome.render()}" for _, w in unnamed))
@@ -532,7 +533,7 @@ def judge_accepted_suites(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
 
 # -- tls_floor_accepted ------------------------------------------------------------------------
 
-def judge_floor_accepted(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+def judge_floor_accepted(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     floor = probe.settings.min_tls
     make = _Verdicts(probe, "tls_floor_accepted")
     seen = probe.at_floor()
@@ -551,7 +552,7 @@ def judge_floor_accepted(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdi
 
 # -- negotiated_cipher_allowed -------------------------------------------------------------------
 
-def judge_negotiated_cipher(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+def judge_negotiated_cipher(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "negotiated_cipher_allowed")
     modern = probe.modern()
     outcome = modern.outcome
@@ -575,7 +576,7 @@ def judge_negotiated_cipher(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ve
 
 # -- driver-level checks (psycopg / PyMySQL), with --aurora-user -----------------------------------
 
-def judge_driver_plaintext(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+def judge_driver_plaintext(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     """The driver's unencrypted attempt (never with the real password)."""
     make = _Verdicts(probe, "driver_plaintext_refused")
     attempt = probe.driver_plaintext()
@@ -593,7 +594,7 @@ def judge_driver_plaintext(probe: EndpointProbe, _: Optional[TlsVersion]) -> Ver
                              *evidence.pair, _NETWORK_REMEDY)
 
 
-def judge_driver_below_floor(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+def judge_driver_below_floor(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "driver_below_floor_refused")
     below = probe.settings.below_floor()
     if not below:
@@ -630,7 +631,7 @@ def judge_driver_below_floor(probe: EndpointProbe, _: Optional[TlsVersion]) -> V
                              *evidence.pair, _NETWORK_REMEDY)
 
 
-def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+def judge_driver_verified(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "driver_verified_session")
     attempt = probe.driver_verified()
     attempted, answered = (attempt.attempted,), (attempt.answered,)
@@ -665,7 +666,7 @@ def judge_driver_verified(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verd
 
 # -- certificate_trusted ------------------------------------------------------------------------
 
-def judge_certificate_trusted(probe: EndpointProbe, _: Optional[TlsVersion]) -> Verdict:
+def judge_certificate_trusted(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "certificate_trusted")
     host = probe.certificate_host()
     kind = host_kind(host)

@@ -222,6 +222,10 @@ class EndpointProbe:
 
     # -- observations (each one connection) ----------------------------------------------
 
+
+    def remedies(self) -> Remedies:
+        return self.adapter().remedies
+
     def start(self, key: Hashable) -> None:
         """Begin an observation in the background; ``key`` as in :func:`observation_keys`."""
         adapter, endpoint = self.adapter(), self.endpoint()
