@@ -16,7 +16,7 @@ from .aws.iam_tokens import IamTokens
 from .aws.secrets import fetch_db_secret
 from .checks import CHECKS, CheckSpec, Outcome, Verdict, planned_checks
 from .control_plane import plugin as cluster_plugin
-from .control_plane.checks import ClusterCheck
+from .control_plane.checks import CLUSTER_CHECKS, ClusterCheck
 from .control_plane.gate import ClusterPlan
 from .control_plane.targets import expand_all
 from .coverage import PlannedGate, required_mode_failure, unjudged, why_not_judged
@@ -25,7 +25,8 @@ from .errors import AwsApiError, ConfigurationError
 from .evidence.document import Decision, Promotion, build_report, decide, dump, write_atomically
 from .evidence.facts import facts_for
 from .evidence.markdown import render_markdown
-from .evidence.records import FACTS_PROPERTY, VERDICT_PROPERTY, RecordBook
+from .evidence.records import DRIFT_CHECK, FACTS_PROPERTY, VERDICT_PROPERTY, RecordBook
+from .evidence.sarif import SarifSources, build_sarif, locate_sources
 from .probe import EndpointProbe, ProbeRun
 from .report import header_lines, nothing_to_gate, render_unreachable, render_verdict, summary_table
 from .settings import config as opts
@@ -81,6 +82,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.CANARY_USER, default=None, metavar="USER")
     add(opts.CANARY_PASSWORD, default=None, metavar="PUBLIC_PASSWORD")
     add(opts.REPORT, default=None, metavar="PATH.json")
+    add(opts.SARIF, default=None, metavar="PATH")
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
             if spec is opts.ENDPOINT:
@@ -137,7 +139,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 class EvidencePlugin:
     """Collects every judged item's record and leaves the evidence: the decision line, the JSON
-    and Markdown reports (``--aurora-report``), and the GitHub job summary when it is available."""
+    and Markdown reports (``--aurora-report``), the SARIF log (``--aurora-sarif``), and the GitHub
+    job summary when it is available."""
 
     def __init__(self, config: pytest.Config, settings: GuardSettings) -> None:
         self.config, self.settings = config, settings
@@ -151,14 +154,26 @@ class EvidencePlugin:
         required: Optional[RequiredMode] = self.config.pluginmanager.getplugin("aurora-guard-required")
         return decide(self.book.records, unjudged=len(required.missing) if required is not None else 0)
 
+    def sarif_sources(self) -> SarifSources:
+        drift: Optional[drift_plugin.DriftPlugin] = self.config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
+        gate = drift.gate.settings if drift is not None else None
+        baselines = {t.label: gate.baseline_file(t) for t in gate.targets} if gate is not None else {}
+        return locate_sources(self.config.rootpath, self.config.inipath, baselines)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_sessionfinish(self) -> Iterator[None]:
         yield  # after required mode has counted what was not judged
+        finished = datetime.now(timezone.utc)
+        if self.settings.sarif_path is not None:
+            log = build_sarif(self.book.records, self.settings, started=self.started, finished=finished,
+                              sources=self.sarif_sources(),
+                              descriptions={**CLUSTER_CHECKS, DRIFT_CHECK: drift_plugin.CHECK_DESCRIPTION})
+            write_atomically(self.settings.sarif_path, dump(log))
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
         if self.settings.report_path is None and not summary_path:
             return
         document = build_report(self.book.records, self.settings, started=self.started,
-                                finished=datetime.now(timezone.utc), environ=os.environ, decision=self.decision())
+                                finished=finished, environ=os.environ, decision=self.decision())
         markdown = render_markdown(document)
         if self.settings.report_path is not None:
             write_atomically(self.settings.report_path, dump(document))

@@ -303,6 +303,13 @@ PG11_SSL_CIPHERS_2022 = (
 )
 # 23 tracked-looking + filler: 250 parameters = 3 pages of MaxRecords 100.
 PG11_PAGES = 3
+NEW_SUITE = "ECDHE-ECDSA-AES128-GCM-SHA256"  # not in the default allowlist
+
+
+def add_suite(fake: FakeRds, suite: str) -> None:
+    """AWS starts listing ``suite`` in aurora-postgresql11's ssl_ciphers: drift from the baseline."""
+    served = next(p for p in fake.families[(REGION, FAMILY)] if p["ParameterName"] == "ssl_ciphers")
+    fake.update_parameter(FAMILY, "ssl_ciphers", AllowedValues=f"{served['AllowedValues']},{suite}")
 
 
 def pg11_parameters(untracked: int = 246) -> list[dict[str, Any]]:

@@ -10,11 +10,13 @@ import pytest
 from tests.fake_rds import (
     ACCESS_KEY_ID,
     FAMILY,
+    NEW_SUITE,
     PG11_PAGES,
     REGION,
     SECRET_ACCESS_KEY,
     SESSION_TOKEN,
     FakeRds,
+    add_suite,
     filler,
     parameter,
 )
@@ -24,7 +26,6 @@ pytest_plugins = ["tests.drift_fixtures"]
 ITEM = f"aurora-engine-defaults::{REGION}/{FAMILY}"
 BASELINE = Path("baselines") / REGION / f"{FAMILY}.json"
 UPDATE_COMMAND = f"pytest --update-cipher-baseline --aws-region {REGION} --aurora-engine-family {FAMILY}"
-NEW_SUITE = "ECDHE-ECDSA-AES128-GCM-SHA256"  # not in the default allowlist
 NEW_SUITE_LINE = (
     "    + TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (OpenSSL ECDHE-ECDSA-AES128-GCM-SHA256, "
     "0xC0,0x2B)  NOT IN THE CIPHER ALLOWLIST"
@@ -37,11 +38,6 @@ def check(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def update(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("--update-cipher-baseline", "--aurora-engine-family", FAMILY, "-rA", *args)
-
-
-def add_suite(fake: FakeRds, suite: str) -> None:
-    served = next(p for p in fake.families[(REGION, FAMILY)] if p["ParameterName"] == "ssl_ciphers")
-    fake.update_parameter(FAMILY, "ssl_ciphers", AllowedValues=f"{served['AllowedValues']},{suite}")
 
 
 # -- the "done when" ---------------------------------------------------------------------

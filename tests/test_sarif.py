@@ -22,7 +22,9 @@ from pytest_aurora_guard.evidence.sarif import (
     locate_sources,
 )
 from pytest_aurora_guard.settings.config import GuardSettings
+from tests.fake_rds import FAMILY, NEW_SUITE, REGION, add_suite
 
+pytest_plugins = ["tests.drift_fixtures"]
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 WHEN = datetime(2026, 12, 3, 6, 0, tzinfo=timezone.utc)
 ENDPOINT = "postgresql://db.example.com:5432"
@@ -175,3 +177,117 @@ class TestLocations:
         ini.parent.mkdir()
         ini.write_text("[pytest]\n")
         assert locate_sources(tmp_path, ini, {}).config == Anchor("ci%20config/pytest.ini", 1)
+
+
+# -- through the gate, against real servers --------------------------------------------------------
+
+
+def written(path: Path) -> dict[str, Any]:
+    return validated(json.loads(path.read_text()))
+
+
+def fingerprints_by_node(document: dict[str, Any]) -> dict[str, str]:
+    return {r["properties"]["nodeid"]: r["partialFingerprints"][FINGERPRINT_KEY] for r in results_of(document)}
+
+
+class TestThroughTheGate:
+    def test_a_weak_and_a_hardened_endpoint_give_a_valid_log_with_a_result_per_blocking_item(
+        self, run_guard, pytester, pg_weak, pg_hardened
+    ):
+        sarif_path, report = pytester.path / "aurora.sarif", pytester.path / "aurora.json"
+        run = run_guard(f"--aurora-endpoint={pg_weak.endpoint}", f"--aurora-endpoint={pg_hardened.endpoint}",
+                        f"--aurora-sarif={sarif_path}", f"--aurora-report={report}")
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        document = written(sarif_path)
+        blocking = sorted((i["check"], i["parameter"], i["endpoint"], i["outcome"])
+                          for i in json.loads(report.read_text())["items"] if i["outcome"] != "passed")
+        levels = {"error": "failed", "warning": "inconclusive"}
+        assert sorted((r["ruleId"], r["properties"]["parameter"], r["properties"]["endpoint"], levels[r["level"]])
+                      for r in results_of(document)) == blocking
+        assert {"plaintext_refused", "tls_version_refused", "accepted_suites_allowed"} <= {
+            r["ruleId"] for r in results_of(document) if r["properties"]["endpoint"] == pg_weak.endpoint}
+        # certificate_trusted has no CA bundle on either endpoint: no evidence, a warning, never a pass.
+        assert {r["properties"]["endpoint"] for r in results_of(document) if r["level"] == "warning"} == {
+            pg_weak.endpoint, pg_hardened.endpoint}
+
+    def test_an_endpoint_from_the_ini_file_points_at_that_file(self, run_guard, pytester, pg_weak):
+        pytester.makefile(".toml", pyproject=f'[tool.pytest.ini_options]\naurora_endpoints = ["{pg_weak.endpoint}"]\n'
+                                              'aurora_sarif = "out/aurora.sarif"\n')
+        (pytester.path / "out").mkdir()
+        run_guard("-k", "plaintext")
+        (result,) = results_of(written(pytester.path / "out" / "aurora.sarif"))
+        assert result["locations"][0]["physicalLocation"] == {
+            "artifactLocation": {"uri": "pyproject.toml", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 2}}
+
+    def test_fingerprints_are_the_same_in_two_runs_of_the_gate(self, run_guard, pytester, pg_weak):
+        first, second = pytester.path / "first.sarif", pytester.path / "second.sarif"
+        run_guard(f"--aurora-endpoint={pg_weak.endpoint}", f"--aurora-sarif={first}")
+        run_guard(f"--aurora-endpoint={pg_weak.endpoint}", f"--aurora-sarif={second}")
+        once, twice = written(first), written(second)
+        assert fingerprints_by_node(once) == fingerprints_by_node(twice) != {}
+        # Each plaintext attempt names a random application_name: the message changed, the identity did not.
+        assert [r["message"]["text"] for r in results_of(once)] != [r["message"]["text"] for r in results_of(twice)]
+
+    def test_the_password_never_reaches_the_log(self, run_guard, pytester, pg_weak, monkeypatch):
+        monkeypatch.setenv("AURORA_GUARD_PASSWORD", pg_weak.password)
+        sarif_path = pytester.path / "aurora.sarif"
+        run_guard(f"--aurora-endpoint={pg_weak.endpoint}", f"--aurora-user={pg_weak.user}",
+                  f"--aurora-dbname={pg_weak.database}", f"--aurora-sarif={sarif_path}")
+        document = written(sarif_path)
+        assert "driver_plaintext_refused" in {r["ruleId"] for r in results_of(document)}
+        assert pg_weak.password not in sarif_path.read_text()
+
+    def test_under_xdist_the_controller_writes_one_log_with_every_workers_results(
+        self, pytester, pg_weak, pg_hardened
+    ):
+        sarif_path = pytester.path / "aurora.sarif"
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-p", "xdist.plugin", "-n", "2", f"--aurora-endpoint={pg_weak.endpoint}",
+            f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-sarif={sarif_path}")
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        assert {r["properties"]["endpoint"] for r in results_of(written(sarif_path))} == {pg_weak.endpoint,
+                                                                                          pg_hardened.endpoint}
+        assert sorted(p.name for p in pytester.path.iterdir() if "sarif" in p.name) == ["aurora.sarif"]
+
+
+class TestDrift:
+    def test_drift_is_an_error_pointing_at_the_committed_baseline(self, pytester, recorded):
+        add_suite(recorded, NEW_SUITE)
+        sarif_path = pytester.path / "aurora.sarif"
+        result = pytester.runpytest_subprocess("--aurora-engine-family", FAMILY, f"--aurora-sarif={sarif_path}")
+        result.assert_outcomes(failed=1)
+        (drift,) = results_of(written(sarif_path))
+        assert (drift["ruleId"], drift["level"]) == ("engine_defaults_match_baseline", "error")
+        assert drift["locations"][0]["physicalLocation"]["artifactLocation"] == {
+            "uri": f"baselines/{REGION}/{FAMILY}.json", "uriBaseId": "%SRCROOT%"}
+        assert "AWS's engine defaults" in rules_of(written(sarif_path))["engine_defaults_match_baseline"][
+            "shortDescription"]["text"]
+
+
+class TestOption:
+    @pytest.mark.parametrize(("value", "said"), [
+        ("no/such/dir/aurora.sarif", "the directory of SARIF path"),
+        (".", "is a directory; name the file to write"),
+    ])
+    def test_a_sarif_path_that_cannot_be_written_is_a_usage_error_before_any_traffic(self, run_guard, value, said):
+        run = run_guard("--aurora-endpoint=postgresql://127.0.0.1:1", f"--aurora-sarif={value}")
+        assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+        assert said in run.output
+
+    def test_the_sarif_file_cannot_overwrite_the_report(self, run_guard, pytester):
+        report = pytester.path / "aurora.json"
+        run = run_guard("--aurora-endpoint=postgresql://127.0.0.1:1", f"--aurora-report={report}",
+                        f"--aurora-sarif={report}")
+        assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+        assert "is where --aurora-report writes" in run.output
+
+    def test_the_environment_variable_sets_it(self, run_guard, pytester, monkeypatch):
+        monkeypatch.setenv("AURORA_GUARD_SARIF", str(pytester.path / "from-env.sarif"))
+        run_guard("--aurora-endpoint=postgresql://127.0.0.1:1")
+        assert [r["level"] for r in results_of(written(pytester.path / "from-env.sarif"))] == ["warning"] * 9
+
+    def test_a_misspelt_environment_variable_is_a_usage_error_with_a_did_you_mean(self, run_guard, monkeypatch):
+        monkeypatch.setenv("AURORA_GUARD_SARIFF", "aurora.sarif")
+        run = run_guard("--aurora-endpoint=postgresql://127.0.0.1:1")
+        assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+        assert "AURORA_GUARD_SARIFF: unknown setting; did you mean AURORA_GUARD_SARIF?" in run.output

@@ -56,6 +56,8 @@ UPDATE_PROPERTY = "aurora_guard_baseline"
 COLLECTOR_NAME = "aurora-engine-defaults"
 MARKER = "aurora_engine_defaults"
 REVIEW_ITEM = "baselines-changed-in-ci"
+CHECK_DESCRIPTION = ("AWS's engine defaults for one region and DB parameter group family still match the "
+                     "committed baseline")
 
 
 def _resolve(config: pytest.Config, spec: OptionSpec) -> Optional[RawSetting]:
@@ -98,8 +100,7 @@ def register(config: pytest.Config, *, endpoints_configured: bool, allowlist: Al
     """
     config.addinivalue_line(
         "markers",
-        f"{MARKER}: aurora-guard check that AWS's engine defaults for one region and DB "
-        "parameter group family still match the committed baseline",
+        f"{MARKER}: aurora-guard check that {CHECK_DESCRIPTION}",
     )
     try:
         settings = _gate_settings(config, endpoints_configured)

@@ -18,6 +18,7 @@ from ..checks import TRANSMISSION_SECURITY, Outcome, Verdict
 
 VERDICT_PROPERTY = "aurora_guard_verdict"
 FACTS_PROPERTY = "aurora_guard_facts"
+DRIFT_CHECK = "engine_defaults_match_baseline"
 
 
 class ItemKind(enum.Enum):
@@ -60,7 +61,7 @@ def record_from_report(report: pytest.TestReport, drift_collector: str) -> Optio
             outcome = Outcome.FAILED if report.when == "call" else Outcome.INCONCLUSIVE
             text = str(report.longrepr).strip() if report.longrepr else ""
             summary = text.splitlines()[0] if text else "failed"
-        verdict = Verdict(check="engine_defaults_match_baseline", endpoint=f"engine defaults {label}",
+        verdict = Verdict(check=DRIFT_CHECK, endpoint=f"engine defaults {label}",
                           outcome=outcome, summary=summary, controls=TRANSMISSION_SECURITY)
         return ItemRecord(report.nodeid, ItemKind.ENGINE_DEFAULTS, verdict, {"baseline": label})
     return None

@@ -187,9 +187,13 @@ ALLOW_UPDATE_IN_CI = OptionSpec("--aurora-allow-update-in-ci", "", "",
 REPORT = OptionSpec("--aurora-report", "AURORA_GUARD_REPORT", "aurora_report",
                     "Write the run's evidence to PATH.json (versioned JSON Schema shipped in the package) and "
                     "the same as Markdown to PATH.md, once per run (the xdist controller under -n).")
+SARIF = OptionSpec("--aurora-sarif", "AURORA_GUARD_SARIF", "aurora_sarif",
+                   "Write the run's failed and inconclusive items as SARIF 2.1.0 to PATH, for GitHub code scanning "
+                   "(github/codeql-action/upload-sarif), once per run (the xdist controller under -n).")
 
 ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, ENDPOINT_BUDGET, USER, DBNAME, PASSWORD, CA_BUNDLE,
-               PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE, CANARY_USER, CANARY_PASSWORD, REPORT)
+               PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE, CANARY_USER, CANARY_PASSWORD, REPORT,
+               SARIF)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -207,6 +211,7 @@ class GuardSettings:
     ca_bundle: Optional[Path] = None
     proxy_ca_bundle: Optional[Path] = None
     report_path: Optional[Path] = None
+    sarif_path: Optional[Path] = None
     credentials_source: Optional[str] = None  # where user and password came from, when not the options
     iam_auth: bool = False
     connect_to: tuple[ConnectTo, ...] = ()
@@ -404,6 +409,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
             "separate one (an account with no privileges)"
         )
 
+    report_path = _report_path(config, get(REPORT))
     settings = GuardSettings(
         endpoints=tuple(apply_connect_to(e, connect_to) for e in endpoints),
         connect_to=connect_to,
@@ -426,7 +432,8 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
         credentials_source="IAM database authentication tokens" if iam_auth else None,
         canary_user=str(canary_user_raw.value) if canary_user_raw is not None else None,
         canary_password=canary_password,
-        report_path=_report_path(config, get(REPORT)),
+        report_path=report_path,
+        sarif_path=_sarif_path(config, get(SARIF), report_path),
     )
     if secret_raw is None:
         return settings
@@ -459,18 +466,35 @@ def with_db_secret(settings: GuardSettings, secret: DbSecret, user_source: Optio
                    dbname=settings.dbname or secret.dbname, credentials_source=secret.source)
 
 
+def _output_path(config: _ConfigLike, raw: RawSetting, what: str) -> Path:
+    """Where a run's evidence goes: a file whose directory exists, checked before any traffic, so a
+    typo cannot lose an audit's evidence at the end of a long run."""
+    path = ini_relative_path(config, raw)
+    if path.is_dir():
+        raise ConfigurationError(f"{raw.source}: {what} {str(path)!r} is a directory; name the file to write")
+    if not path.parent.is_dir():
+        raise ConfigurationError(f"{raw.source}: the directory of {what} {str(path)!r} does not exist; "
+                                 "create it first")
+    return path
+
+
 def _report_path(config: _ConfigLike, raw: Optional[RawSetting]) -> Optional[Path]:
-    """Where the JSON report goes: a ``.json`` file whose directory exists, checked before any
-    traffic, so a typo cannot lose an audit's evidence at the end of a long run."""
     if raw is None:
         return None
-    path = ini_relative_path(config, raw)
+    path = _output_path(config, raw, "report path")
     if path.suffix != ".json":
         raise ConfigurationError(f"{raw.source}: report path {str(path)!r} must end in .json (the Markdown "
                                  "copy is written beside it as .md)")
-    if not path.parent.is_dir():
-        raise ConfigurationError(f"{raw.source}: the directory of report path {str(path)!r} does not exist; "
-                                 "create it first")
+    return path
+
+
+def _sarif_path(config: _ConfigLike, raw: Optional[RawSetting], report: Optional[Path]) -> Optional[Path]:
+    if raw is None:
+        return None
+    path = _output_path(config, raw, "SARIF path")
+    if report is not None and path in (report, report.with_suffix(".md")):
+        raise ConfigurationError(f"{raw.source}: SARIF path {str(path)!r} is where --aurora-report writes; "
+                                 "give the SARIF file its own name (e.g. aurora-guard.sarif)")
     return path
 
 
