@@ -25,6 +25,7 @@ from pytest_aurora_guard.evidence.document import SCHEMA_PATH
 from tests.moto_server import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
+SARIF_SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())  # OASIS, see .source
 EXAMPLES = ROOT / "examples"
 RECIPES = ("github-actions.yml", "buildspec.yml", "gitlab-ci.yml")
 
@@ -335,7 +336,8 @@ def test_the_workflow_keeps_the_report_markdown_and_junit_whatever_the_gate_deci
     assert uploads, "no actions/upload-artifact step"
     report = github.gate().value("--aurora-report")
     assert report is not None
-    wanted = {report, report.removesuffix(".json") + ".md", github.gate().value("--junit-xml")}
+    wanted = {report, report.removesuffix(".json") + ".md", github.gate().value("--junit-xml"),
+              github.gate().value("--aurora-sarif")} - {None}
     uploaded = {path for index, step in uploads if index > gate and "always()" in str(step.get("if", ""))
                 for path in step["with"]["path"].split()}
     assert wanted <= uploaded, f"not uploaded after the gate with if: always(): {wanted - uploaded}"
@@ -510,5 +512,5 @@ def test_each_recipes_own_command_gates_a_hardened_server_to_allowed_and_writes_
     assert (pytester.path / str(outputs[0])).with_suffix(".md").is_file()
     assert "<testcase" in (pytester.path / str(outputs[1])).read_text()
     if outputs[2] is not None:
-        assert json.loads((pytester.path / outputs[2]).read_text())["version"] == "2.1.0"
+        jsonschema.validate(json.loads((pytester.path / outputs[2]).read_text()), SARIF_SCHEMA)
     assert summary.read_text().strip(), "nothing reached GITHUB_STEP_SUMMARY"
