@@ -92,6 +92,16 @@ class Verdict:
     offending_suites: tuple[tuple[str, int], ...] = ()
     waivers: tuple[WaiverNote, ...] = ()
 
+    def waived_line(self) -> str:
+        """``WAIVED until DATE: reason (ticket)``; with several waivers (one per suite), the first date
+        they lapse, since the check fails again then."""
+        applied = [note for note in self.waivers if note.status is WaiverStatus.APPLIED]
+        if len(applied) == 1:
+            return applied[0].render()
+        until = min(note.expires for note in applied)
+        return f"WAIVED until {until}: " + "; ".join(
+            f"{note.reason} ({note.ticket}) [{note.source}] until {note.expires}" for note in applied)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["outcome"] = self.outcome.value

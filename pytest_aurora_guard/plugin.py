@@ -25,8 +25,9 @@ from .errors import AwsApiError, ConfigurationError
 from .evidence.document import Decision, Promotion, build_report, decide, dump, write_atomically
 from .evidence.facts import facts_for
 from .evidence.markdown import render_markdown
-from .evidence.records import DRIFT_CHECK, FACTS_PROPERTY, VERDICT_PROPERTY, RecordBook
+from .evidence.records import DRIFT_CHECK, FACTS_PROPERTY, VERDICT_PROPERTY, WAIVED_PROPERTY, RecordBook
 from .evidence.sarif import SarifSources, build_sarif, locate_sources
+from .evidence.waivers import UnusedWaiver, WaiverBook, load_waivers
 from .probe import EndpointProbe, ProbeRun
 from .report import header_lines, nothing_to_gate, render_unreachable, render_verdict, summary_table
 from .settings import config as opts
@@ -39,6 +40,11 @@ from .tls.surface import TlsSurface
 from .tls.versions import TlsVersion
 
 SETTINGS_KEY = pytest.StashKey[GuardSettings]()
+WAIVERS_KEY = pytest.StashKey[WaiverBook]()
+# What a waiver may name: every wire and control-plane check, except the two that say the cluster
+# gate found nothing to gate (waiving them would switch the gate off, not accept a known risk).
+WAIVABLE_CHECKS = frozenset({spec.name for spec in CHECKS} | set(CLUSTER_CHECKS)) - {"cluster_found",
+                                                                                      "clusters_matched"}
 COLLECTOR_PREFIX = "aurora-guard"
 
 
@@ -83,6 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(opts.CANARY_PASSWORD, default=None, metavar="PUBLIC_PASSWORD")
     add(opts.REPORT, default=None, metavar="PATH.json")
     add(opts.SARIF, default=None, metavar="PATH")
+    add(opts.WAIVERS, default=None, metavar="PATH.toml")
     for spec in opts.ALL_OPTIONS:
         if spec.ini:
             if spec is opts.ENDPOINT:
@@ -121,6 +128,10 @@ def pytest_configure(config: pytest.Config) -> None:
         check_spelling(os.environ, _ini_values(config), lambda name: _ini_is_known(config, name),
                        str(config.inipath) if config.inipath else None)
         settings = build_settings(config, fetch_secret=fetch_db_secret)
+        if settings.waivers_path is not None:
+            today = datetime.now(timezone.utc).date()
+            config.stash[WAIVERS_KEY] = WaiverBook(load_waivers(settings.waivers_path, WAIVABLE_CHECKS, today),
+                                                   today, str(settings.waivers_path))
     except (ConfigurationError, AwsApiError) as exc:
         raise pytest.UsageError(f"aurora-guard: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
@@ -160,6 +171,17 @@ class EvidencePlugin:
         baselines = {t.label: gate.baseline_file(t) for t in gate.targets} if gate is not None else {}
         return locate_sources(self.config.rootpath, self.config.inipath, baselines)
 
+    def unused_waivers(self) -> list[UnusedWaiver]:
+        waivers = self.config.stash.get(WAIVERS_KEY, None)
+        return waivers.unused(r.verdict for r in self.book.records) if waivers is not None else []
+
+    def waiver_lines(self) -> list[str]:
+        """Every waived item with its waiver, then each waiver that was not used (a warning: see
+        ``evidence.waivers.unused_waivers`` for why not an error)."""
+        waived = [f"aurora-guard: {record.verdict.waived_line()}: {record.nodeid}" for record in self.book.records
+                  if record.verdict.outcome is Outcome.WAIVED]
+        return waived + [f"aurora-guard: warning: {unused.render()}" for unused in self.unused_waivers()]
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_sessionfinish(self) -> Iterator[None]:
         yield  # after required mode has counted what was not judged
@@ -173,7 +195,8 @@ class EvidencePlugin:
         if self.settings.report_path is None and not summary_path:
             return
         document = build_report(self.book.records, self.settings, started=self.started,
-                                finished=finished, environ=os.environ, decision=self.decision())
+                                finished=finished, environ=os.environ, decision=self.decision(),
+                                unused_waivers=self.unused_waivers())
         markdown = render_markdown(document)
         if self.settings.report_path is not None:
             write_atomically(self.settings.report_path, dump(document))
@@ -238,6 +261,13 @@ class RequiredMode:
                 terminalreporter.write_line(line)
 
 
+def pytest_report_teststatus(report: pytest.TestReport) -> Optional[tuple[str, str, tuple[str, Mapping[str, bool]]]]:
+    """A waived item is ``W`` / ``WAIVED`` and counted as "waived" in the closing stats line, not as a pass."""
+    if report.when == "call" and report.passed and any(name == WAIVED_PROPERTY for name, _ in report.user_properties):
+        return "waived", "W", ("WAIVED", {"yellow": True})
+    return None
+
+
 def pytest_report_header(config: pytest.Config) -> Optional[str]:
     """Said whenever the plugin is installed, so a log reader sees a gate that did not run."""
     settings = config.stash.get(SETTINGS_KEY, None)
@@ -264,6 +294,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             terminalreporter.write_line(line)
     evidence: Optional[EvidencePlugin] = config.pluginmanager.getplugin("aurora-guard-evidence")
     if evidence is not None:
+        for line in evidence.waiver_lines():
+            terminalreporter.write_line(line, yellow=True)
         decision = evidence.decision()
         terminalreporter.write_line(decision.line(), bold=True, red=decision.promotion is Promotion.BLOCKED,
                                     green=decision.promotion is Promotion.ALLOWED)
@@ -298,15 +330,21 @@ class VerdictItem(pytest.Item):
 
     def setup(self) -> None:
         guard: GuardSession = self.config.pluginmanager.getplugin("aurora-guard-session")
-        self.verdict = guard.verdict_for(self)
+        waivers = self.config.stash.get(WAIVERS_KEY, None)
+        verdict = guard.verdict_for(self)
+        self.verdict = waivers.judge(verdict) if waivers is not None else verdict
         self.user_properties.append((VERDICT_PROPERTY, json.dumps(self.verdict.to_dict())))
         self.user_properties.append((FACTS_PROPERTY, json.dumps(guard.item_facts(self))))
+        if self.verdict.outcome is Outcome.WAIVED:
+            self.user_properties.append((WAIVED_PROPERTY, self.verdict.waived_line()))
         if self.verdict.outcome is Outcome.INCONCLUSIVE:
             pytest.fail(guard.unreachable_note(self) or render_verdict(self.verdict), pytrace=False)
 
     def runtest(self) -> None:
+        # A waived failure passes for pytest (exit code, junit), and reads WAIVED in the terminal
+        # (pytest_report_teststatus) and in the evidence; it still fails in the verdict's own data.
         assert self.verdict is not None
-        if self.verdict.outcome is not Outcome.PASSED:
+        if self.verdict.outcome not in (Outcome.PASSED, Outcome.WAIVED):
             pytest.fail(render_verdict(self.verdict), pytrace=False)
 
 

@@ -152,27 +152,27 @@ def summary_table(verdicts: Iterable[Verdict], baselines: Iterable[tuple[str, st
     """One row per endpoint (counts per outcome, first problem) and one per engine-default baseline.
 
     ``baselines`` holds (``region/family``, ``passed``/``failed``/``error``, first problem line).
+    A ``waived`` column appears only when a waiver applied, so the usual table keeps its shape.
     """
     rows: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         rows.setdefault(verdict.endpoint, []).append(verdict)
-    table = [("endpoint", "passed", "failed", "inconclusive", "first problem")]
+    outcomes = [Outcome.PASSED, Outcome.FAILED, Outcome.INCONCLUSIVE]
+    if any(v.outcome is Outcome.WAIVED for items in rows.values() for v in items):
+        outcomes.append(Outcome.WAIVED)
+    table = [("endpoint", *(o.value for o in outcomes), "first problem")]
     for endpoint, items in rows.items():
-        problems = [v for v in items if v.outcome is not Outcome.PASSED]
+        problems = [v for v in items if v.outcome in (Outcome.FAILED, Outcome.INCONCLUSIVE)]
         first = f"{problems[0].check}: {problems[0].summary}" if problems else "-"
-        table.append((
-            endpoint,
-            str(sum(v.outcome is Outcome.PASSED for v in items)),
-            str(sum(v.outcome is Outcome.FAILED for v in items)),
-            str(sum(v.outcome is Outcome.INCONCLUSIVE for v in items)),
-            first,
-        ))
+        table.append((endpoint, *(str(sum(v.outcome is o for v in items)) for o in outcomes), first))
     for label, outcome, first in baselines:
-        table.append((f"engine defaults {label}", str(int(outcome == "passed")), str(int(outcome == "failed")),
-                      str(int(outcome == "error")), first))
+        counts = {Outcome.PASSED: outcome == "passed", Outcome.FAILED: outcome == "failed",
+                  Outcome.INCONCLUSIVE: outcome == "error"}
+        table.append((f"engine defaults {label}", *(str(int(counts.get(o, False))) for o in outcomes), first))
     if len(table) == 1:
         return []
-    table = [(*row[:4], row[4] if len(row[4]) <= 90 else row[4][:87] + "...") for row in table]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
-    return ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
+    last = len(table[0]) - 1
+    table = [(*row[:last], row[last] if len(row[last]) <= 90 else row[last][:87] + "...") for row in table]
+    widths = [max(len(row[i]) for row in table) for i in range(last)]
+    return ["  ".join(cell.ljust(widths[i]) if i < last else cell for i, cell in enumerate(row)).rstrip()
             for row in table]

@@ -4,11 +4,17 @@ fails again after its date, and whole runs against real servers."""
 from __future__ import annotations
 
 import datetime
+import json
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
 
+import jsonschema
 import pytest
 
 from pytest_aurora_guard.checks import CHECKS, Outcome, Verdict, WaiverStatus
 from pytest_aurora_guard.errors import ConfigurationError
+from pytest_aurora_guard.evidence.document import SCHEMA_PATH
 from pytest_aurora_guard.evidence.waivers import (
     UnusedReason,
     Waiver,
@@ -20,6 +26,7 @@ from pytest_aurora_guard.evidence.waivers import (
 )
 from pytest_aurora_guard.tls.versions import TlsVersion
 
+SCHEMA = json.loads(SCHEMA_PATH.read_text())
 TODAY = datetime.date(2026, 12, 3)
 KNOWN = frozenset(spec.name for spec in CHECKS)
 ENDPOINT = "postgresql://legacy.db.example:5432"
@@ -212,3 +219,180 @@ class TestUnusedWaivers:
         (waiver,) = parsed(table(expires="2020-01-01"))
         assert unused_waivers([waiver], [apply_waivers(failed(), [waiver], TODAY)]) == []
 
+
+
+# -- whole runs against a real server ------------------------------------------------------------
+# The in-between PostgreSQL refuses plaintext and TLS below 1.2, but accepts TLS 1.2 with two ECDHE-GCM
+# suites: against the default TLS 1.3 floor, exactly tls_version_refused[TLSv1.2] and
+# accepted_suites_allowed fail, everything else passes (with the CA bundle).
+
+IN_BETWEEN_SUITES = ("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384")
+
+
+def waiver_file(path: Path, *tables: str) -> Path:
+    path.write_text("".join(tables), encoding="utf-8")
+    return path
+
+
+def waive(check: str, endpoint: str, expires: str, **extra: str) -> str:
+    keys = {"check": check, "endpoint": endpoint, "reason": "legacy billing client needs TLS 1.2",
+            "ticket": "SEC-42", **extra}
+    return ("[[waiver]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items())
+            + f"expires = {expires}\n")
+
+
+def in_between_waivers(endpoint: str, expires: str, suites: tuple[str, ...] = IN_BETWEEN_SUITES) -> list[str]:
+    return [waive("tls_version_refused", endpoint, expires, version="TLSv1.2"),
+            *(waive("accepted_suites_allowed", endpoint, expires, suite=suite) for suite in suites)]
+
+
+def report_of(path: Path) -> dict[str, Any]:
+    document = json.loads(path.read_text())
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    return document
+
+
+def items_by_name(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {(f"{i['check']}[{i['parameter']}]" if i["parameter"] else i["check"]): i for i in document["items"]}
+
+
+NEXT_MONTH = (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=30)).isoformat()
+
+
+class TestWaivedRun:
+    @pytest.fixture
+    def waived_run(self, run_guard, pytester, pg_in_between, ca_bundle):
+        waivers = waiver_file(pytester.path / "waivers.toml", *in_between_waivers(pg_in_between.endpoint, NEXT_MONTH))
+        report = pytester.path / "aurora.json"
+        run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
+                        f"--aurora-waivers={waivers}", f"--aurora-report={report}",
+                        f"--junitxml={pytester.path / 'junit.xml'}", "-v")
+        return run, report
+
+    def test_a_run_whose_only_failures_are_waived_exits_zero_and_allows_promotion(self, waived_run):
+        run, _ = waived_run
+        assert run.result.ret == pytest.ExitCode.OK, run.output
+        assert "aurora-guard: promotion ALLOWED (7 passed, 2 waived)" in run.output
+
+    def test_the_terminal_reads_waived_until_the_date_with_reason_and_ticket(self, waived_run):
+        run, _ = waived_run
+        assert run.outcome_of("tls_version_refused[TLSv1.2]") == "passed"
+        run.result.stdout.fnmatch_lines([
+            "*::tls_version_refused[[]TLSv1.2[]] WAIVED*",
+            f"aurora-guard: WAIVED until {NEXT_MONTH}: legacy billing client needs TLS 1.2 (SEC-42) "
+            "[[]*waivers.toml [[][[]waiver[]][]] #1[]]: *::tls_version_refused[[]TLSv1.2[]]",
+            "*7 passed, 2 waived*",
+        ])
+
+    def test_the_report_keeps_the_failure_as_waived_with_its_waivers(self, waived_run):
+        _, report = waived_run
+        items = items_by_name(report_of(report))
+        suites = items["accepted_suites_allowed"]
+        assert suites["outcome"] == "waived"
+        assert suites["summary"].startswith("the server accepts 2 suite(s) outside the allowlist")
+        assert suites["waiver"]["until"] == NEXT_MONTH
+        assert [w["status"] for w in suites["waiver"]["waivers"]] == ["applied", "applied"]
+        assert items["tls_version_refused[TLSv1.1]"]["waiver"] is None
+        assert report_of(report)["decision"]["waived"] == 2
+
+    def test_the_markdown_lists_the_waived_failures_apart_from_what_blocks(self, waived_run):
+        _, report = waived_run
+        markdown = report.with_suffix(".md").read_text()
+        assert markdown.startswith("## aurora-guard: promotion ALLOWED")
+        assert "### What blocks promotion" not in markdown
+        assert "**tls_version_refused[TLSv1.2]** on `" in markdown
+        assert f"WAIVED until {NEXT_MONTH}: legacy billing client needs TLS 1.2 (SEC-42)" in markdown
+
+    def test_junit_shows_a_passed_testcase_carrying_the_waived_line(self, waived_run, pytester):
+        junit = ElementTree.parse(pytester.path / "junit.xml")  # noqa: S314 (the file this test run wrote)
+        testcase = next(case for case in junit.iter("testcase")
+                        if case.get("name") == "tls_version_refused[TLSv1.2]")
+        assert testcase.find("failure") is None
+        properties = {p.get("name"): p.get("value") for p in testcase.iter("property")}
+        assert properties["aurora_guard_waived"].startswith(f"WAIVED until {NEXT_MONTH}: legacy billing client")
+        assert json.loads(properties["aurora_guard_verdict"])["outcome"] == "waived"
+
+
+class TestWaiverNotCovering:
+    def test_an_expired_waiver_fails_the_check_again_saying_when_it_expired(self, run_guard, pytester,
+                                                                           pg_in_between, ca_bundle):
+        waivers = waiver_file(pytester.path / "waivers.toml", *in_between_waivers(pg_in_between.endpoint,
+                                                                                  "2020-01-31"))
+        run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
+                        f"--aurora-waivers={waivers}")
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        assert run.outcome_of("tls_version_refused[TLSv1.2]") == "failed"
+        assert "waiver:   the waiver expired on 2020-01-31, so this fails again: legacy billing" in run.output
+        assert "aurora-guard: promotion BLOCKED (2 failed, 7 passed)" in run.output
+
+    def test_a_suite_the_waivers_do_not_name_fails_the_check_again_naming_it(self, run_guard, pytester,
+                                                                            pg_in_between, ca_bundle):
+        waivers = waiver_file(pytester.path / "waivers.toml", *in_between_waivers(
+            pg_in_between.endpoint, NEXT_MONTH, suites=IN_BETWEEN_SUITES[:1]))
+        run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
+                        f"--aurora-waivers={waivers}")
+        assert run.outcome_of("accepted_suites_allowed") == "failed"
+        assert run.outcome_of("tls_version_refused[TLSv1.2]") == "passed"
+        assert ("no unexpired waiver covers TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 at TLSv1.2"
+                in run.verdict_text("accepted_suites_allowed"))
+        assert "aurora-guard: promotion BLOCKED (1 failed, 7 passed, 1 waived)" in run.output
+
+    def test_a_waiver_matching_nothing_is_a_warning_in_the_terminal_and_the_report(self, run_guard, pytester,
+                                                                                  pg_hardened, ca_bundle):
+        waivers = waiver_file(pytester.path / "waivers.toml",
+                              waive("tls_version_refused", "mysql://*", NEXT_MONTH, version="TLSv1.2"))
+        report = pytester.path / "aurora.json"
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
+                        f"--aurora-waivers={waivers}", f"--aurora-report={report}")
+        assert run.result.ret == pytest.ExitCode.OK  # a warning: it cannot weaken the gate
+        said = "[[waiver]] #1 (tls_version_refused on 'mysql://*', until " + NEXT_MONTH + ", SEC-42) was not used: " \
+               "it matches no item of this run"
+        assert f"aurora-guard: warning: {waivers} {said}" in run.output
+        (warning,) = report_of(report)["waivers"]["warnings"]
+        assert warning["reason"] == "no_item"
+        assert said in report.with_suffix(".md").read_text()
+
+    def test_a_waiver_whose_items_all_passed_warns_that_the_weakness_looks_fixed(self, run_guard, pytester,
+                                                                                pg_hardened):
+        waivers = waiver_file(pytester.path / "waivers.toml",
+                              waive("plaintext_refused", pg_hardened.endpoint, NEXT_MONTH))
+        run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-waivers={waivers}", "-k",
+                        "plaintext")
+        assert "was not used: every item it matches passed: the weakness looks fixed, remove the waiver" in run.output
+
+
+class TestWaiverSettings:
+    def test_a_bad_waiver_file_is_a_usage_error_before_any_traffic(self, run_guard, pytester):
+        waivers = waiver_file(pytester.path / "waivers.toml", waive("tls_version_refused", "*", "2099-01-01"))
+        run = run_guard("--aurora-endpoint=postgresql://127.0.0.1:1", f"--aurora-waivers={waivers}")
+        assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+        assert f"{waivers} [[waiver]] #1: expires 2099-01-01 is more than one year ahead" in run.output
+
+    def test_a_missing_waiver_file_is_a_usage_error_naming_where_it_was_set(self, run_guard, monkeypatch):
+        monkeypatch.setenv("AURORA_GUARD_WAIVERS", "no-such-waivers.toml")
+        run = run_guard("--aurora-endpoint=postgresql://127.0.0.1:1")
+        assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+        assert "AURORA_GUARD_WAIVERS: waiver file" in run.output
+        assert "no-such-waivers.toml' does not exist or is not a file" in run.output
+
+    def test_the_ini_key_is_read_relative_to_the_ini_file(self, run_guard, pytester, pg_in_between, ca_bundle):
+        (pytester.path / "policy").mkdir()
+        waiver_file(pytester.path / "policy" / "waivers.toml", *in_between_waivers(pg_in_between.endpoint,
+                                                                                   NEXT_MONTH))
+        pytester.makeini("[pytest]\naurora_waivers = policy/waivers.toml\n")
+        run = run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}")
+        assert "aurora-guard: promotion ALLOWED (7 passed, 2 waived)" in run.output
+
+    def test_a_misspelt_waivers_variable_gets_a_did_you_mean(self, run_guard, monkeypatch):
+        monkeypatch.setenv("AURORA_GUARD_WAIVER", "waivers.toml")
+        run = run_guard("--aurora-endpoint=postgresql://127.0.0.1:1")
+        assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+        assert "AURORA_GUARD_WAIVER: unknown setting; did you mean AURORA_GUARD_WAIVERS?" in run.output
+
+
+def test_the_readme_example_is_a_valid_waiver_file():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("### Waivers", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    first, second = parse_waivers(example, "README.md", KNOWN, TODAY)
+    assert (first.check, first.version, second.suite) == ("tls_version_refused", TlsVersion.TLSv1_2,
+                                                          ECDHE_RSA_AES128)

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..checks import Outcome
+from ..checks import Outcome, Verdict
 from ..settings.config import GuardSettings
 from .facts import suite_fact
 from .records import ItemRecord
+from .waivers import UnusedWaiver
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: the "waived" outcome, item "waiver", top-level "waivers"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report-v1.json"
 DEPENDENCIES = ("pytest", "boto3", "botocore", "psycopg", "PyMySQL", "deepdiff", "cryptography", "pytest-xdist")
 # Each CI's own names for the repository, the commit and the run.
@@ -49,26 +50,28 @@ class Decision:
     failed: int
     inconclusive: int
     reason: str = ""
+    waived: int = 0
 
     def line(self) -> str:
         """``aurora-guard: promotion BLOCKED (3 failed, 1 inconclusive)``."""
         counts = [f"{n} {label}" for n, label in ((self.failed, "failed"), (self.inconclusive, "inconclusive"),
-                                                   (self.passed, "passed")) if n]
+                                                   (self.passed, "passed"), (self.waived, "waived")) if n]
         detail = "; ".join(part for part in (", ".join(counts), self.reason) if part) or "nothing judged"
         return f"aurora-guard: promotion {self.promotion.name} ({detail})"
 
 
 def decide(records: Sequence[ItemRecord], unjudged: int = 0) -> Decision:
-    """Allowed only on positive evidence: at least one judged item, none failed or inconclusive,
-    and nothing required left unjudged."""
+    """Allowed only on positive evidence: at least one judged item passed, none failed or inconclusive,
+    and nothing required left unjudged. A waived failure does not block, and is no evidence either."""
     failed = sum(r.verdict.outcome is Outcome.FAILED for r in records)
     inconclusive = sum(r.verdict.outcome is Outcome.INCONCLUSIVE for r in records)
-    passed = len(records) - failed - inconclusive
+    waived = sum(r.verdict.outcome is Outcome.WAIVED for r in records)
+    passed = len(records) - failed - inconclusive - waived
     reason = f"{unjudged} required item(s) not judged" if unjudged else ""
     if not records and not reason:
         reason = "no gate item was judged"
     allowed = passed > 0 and not failed and not inconclusive and not unjudged
-    return Decision(Promotion.ALLOWED if allowed else Promotion.BLOCKED, passed, failed, inconclusive, reason)
+    return Decision(Promotion.ALLOWED if allowed else Promotion.BLOCKED, passed, failed, inconclusive, reason, waived)
 
 
 def _version_of(distribution: str) -> str | None:
@@ -117,11 +120,24 @@ def item_document(record: ItemRecord) -> dict[str, Any]:
         "parameter": record.parameter, "endpoint": verdict.endpoint, "outcome": verdict.outcome.value,
         "summary": verdict.summary, "attempted": list(verdict.attempted), "answered": list(verdict.answered),
         "remedy": verdict.remedy, "hipaa_controls": list(verdict.controls), "facts": dict(record.facts),
+        "waiver": waiver_document(verdict),
     }
 
 
+def waiver_document(verdict: Verdict) -> dict[str, Any] | None:
+    """The waivers an item was judged against; ``until`` only when they waive it."""
+    if not verdict.waivers:
+        return None
+    waived = verdict.outcome is Outcome.WAIVED
+    line = verdict.waived_line() if waived else "; ".join(note.render() for note in verdict.waivers)
+    return {"waived": waived, "line": line,
+            "until": min(n.expires for n in verdict.waivers) if waived else None,
+            "waivers": [note.to_dict() for note in verdict.waivers]}
+
+
 def build_report(records: Sequence[ItemRecord], settings: GuardSettings, *, started: datetime,
-                 finished: datetime, environ: Mapping[str, str], decision: Decision) -> dict[str, Any]:
+                 finished: datetime, environ: Mapping[str, str], decision: Decision,
+                 unused_waivers: Sequence[UnusedWaiver] = ()) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": tool_versions(),
@@ -130,8 +146,10 @@ def build_report(records: Sequence[ItemRecord], settings: GuardSettings, *, star
         "ran_in": ci_identity(environ),
         "settings": settings_facts(settings),
         "items": [item_document(record) for record in records],
+        "waivers": {"file": str(settings.waivers_path) if settings.waivers_path else None,
+                    "warnings": [unused.to_dict() for unused in unused_waivers]},
         "decision": {"promotion": decision.promotion.value, "passed": decision.passed, "failed": decision.failed,
-                     "inconclusive": decision.inconclusive, "line": decision.line()},
+                     "inconclusive": decision.inconclusive, "waived": decision.waived, "line": decision.line()},
     }
 
 

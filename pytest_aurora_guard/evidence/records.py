@@ -19,6 +19,7 @@ from ..checks import TRANSMISSION_SECURITY, Outcome, Verdict
 VERDICT_PROPERTY = "aurora_guard_verdict"
 FACTS_PROPERTY = "aurora_guard_facts"
 DRIFT_CHECK = "engine_defaults_match_baseline"
+WAIVED_PROPERTY = "aurora_guard_waived"  # "WAIVED until DATE: reason (ticket)", on a waived item's junit testcase
 
 
 class ItemKind(enum.Enum):
@@ -42,7 +43,8 @@ class ItemRecord:
 
     @property
     def blocking(self) -> bool:
-        return self.verdict.outcome is not Outcome.PASSED
+        """Failed or inconclusive: a waived failure is reported but does not block."""
+        return self.verdict.outcome in (Outcome.FAILED, Outcome.INCONCLUSIVE)
 
 
 def record_from_report(report: pytest.TestReport, drift_collector: str) -> Optional[ItemRecord]:

@@ -282,3 +282,18 @@ def unused_waivers(waivers: Sequence[Waiver], verdicts: Iterable[Verdict]) -> li
             reason = UnusedReason.SUPERSEDED
         out.append(UnusedWaiver(waiver, reason))
     return out
+
+
+@dataclass(frozen=True)
+class WaiverBook:
+    """The run's waivers and the day they are judged on (UTC, fixed at start-up for the whole run)."""
+
+    waivers: tuple[Waiver, ...]
+    today: datetime.date
+    source: str
+
+    def judge(self, verdict: Verdict) -> Verdict:
+        return apply_waivers(verdict, self.waivers, self.today)
+
+    def unused(self, verdicts: Iterable[Verdict]) -> list[UnusedWaiver]:
+        return unused_waivers(self.waivers, verdicts)

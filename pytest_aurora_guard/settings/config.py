@@ -191,9 +191,14 @@ SARIF = OptionSpec("--aurora-sarif", "AURORA_GUARD_SARIF", "aurora_sarif",
                    "Write the run's failed and inconclusive items as SARIF 2.1.0 to PATH, for GitHub code scanning "
                    "(github/codeql-action/upload-sarif), once per run (the xdist controller under -n).")
 
+WAIVERS = OptionSpec("--aurora-waivers", "AURORA_GUARD_WAIVERS", "aurora_waivers",
+                     "TOML file of [[waiver]] tables (check, endpoint glob, optional version/suite, reason, ticket, "
+                     "expires YYYY-MM-DD at most a year ahead): a failure an unexpired waiver covers is reported "
+                     "WAIVED and does not block; after its date it fails again. Python 3.11 or later.")
+
 ALL_OPTIONS = (ENDPOINT, ENGINE, MIN_TLS, ALLOWLIST, TIMEOUT, ENDPOINT_BUDGET, USER, DBNAME, PASSWORD, CA_BUNDLE,
                PROXY_CA_BUNDLE, SECRET_ID, IAM_AUTH, REQUIRE, CANARY_USER, CANARY_PASSWORD, REPORT,
-               SARIF)
+               SARIF, WAIVERS)
 # The cluster-aware gate's settings (issue 11), registered by plugin.py next to ALL_OPTIONS.
 CLUSTER_OPTIONS = (CONNECT_TO, CLUSTER, DISCOVER, DISCOVER_FILTER, CERT_MIN_DAYS, ALLOWED_CAS)
 
@@ -212,6 +217,7 @@ class GuardSettings:
     proxy_ca_bundle: Optional[Path] = None
     report_path: Optional[Path] = None
     sarif_path: Optional[Path] = None
+    waivers_path: Optional[Path] = None  # read and validated by the plugin (evidence.waivers), before traffic
     credentials_source: Optional[str] = None  # where user and password came from, when not the options
     iam_auth: bool = False
     connect_to: tuple[ConnectTo, ...] = ()
@@ -434,6 +440,7 @@ def build_settings(config: _ConfigLike, environ: Mapping[str, str] = os.environ,
         canary_password=canary_password,
         report_path=report_path,
         sarif_path=_sarif_path(config, get(SARIF), report_path),
+        waivers_path=_existing_file(config, get(WAIVERS), "waiver file"),  # read by evidence.waivers
     )
     if secret_raw is None:
         return settings
@@ -498,12 +505,20 @@ def _sarif_path(config: _ConfigLike, raw: Optional[RawSetting], report: Optional
     return path
 
 
-def _bundle(config: _ConfigLike, raw: Optional[RawSetting]) -> Optional[Path]:
-    """A CA bundle path that exists and holds certificates, checked before any traffic."""
+def _existing_file(config: _ConfigLike, raw: Optional[RawSetting], what: str) -> Optional[Path]:
+    """A path that must name a file, checked before any traffic: a typo must not silently drop a CA
+    bundle or a waiver file."""
     if raw is None:
         return None
     path = ini_relative_path(config, raw)
     if not path.is_file():
-        raise ConfigurationError(f"{raw.source}: CA bundle {str(path)!r} does not exist or is not a file")
-    load_trust_store(path, raw.source)
+        raise ConfigurationError(f"{raw.source}: {what} {str(path)!r} does not exist or is not a file")
+    return path
+
+
+def _bundle(config: _ConfigLike, raw: Optional[RawSetting]) -> Optional[Path]:
+    """A CA bundle path that exists and holds certificates."""
+    path = _existing_file(config, raw, "CA bundle")
+    if path is not None and raw is not None:
+        load_trust_store(path, raw.source)
     return path
