@@ -60,6 +60,39 @@ class TestJsonReport:
         assert tls12["facts"]["surface"]["status"] == "refused"
         assert tls12["facts"]["surface"]["accepted_suites"] == []
 
+    def test_plaintext_answers_and_the_servers_transport_rule_are_data(self, run_guard, pytester, pg_hardened,
+                                                                       ca_bundle, monkeypatch):
+        report = pytester.path / "aurora.json"
+        monkeypatch.setenv("AURORA_GUARD_PASSWORD", pg_hardened.password)
+        run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-user={pg_hardened.user}",
+                  f"--aurora-dbname={pg_hardened.database}", f"--aurora-ca-bundle={ca_bundle}",
+                  f"--aurora-report={report}", "-k", "plaintext or verified")
+        document = validated(report)
+        (plaintext,) = items_named(document, "plaintext_refused")
+        attempts = plaintext["facts"]["plaintext_attempts"]
+        assert {a["kind"] for a in attempts} == {"REFUSED_FOR_TRANSPORT"}
+        assert any(a["random_identity"] for a in attempts)
+        assert any(a["user"] == pg_hardened.user and not a["random_identity"] for a in attempts)
+        # Self-managed PostgreSQL has no rds.force_ssl: recorded as absent, not as off.
+        assert plaintext["facts"]["transport_setting"] == {"name": "rds.force_ssl", "value": None, "enforced": None}
+        (verified,) = items_named(document, "driver_verified_session")
+        assert verified["facts"]["driver"]["kind"] == "CONNECTED"
+        assert verified["facts"]["driver"]["session"] == {"encrypted": True, "version": "TLSv1.3",
+                                                          "suite": verified["facts"]["driver"]["session"]["suite"]}
+        assert verified["facts"]["driver"]["session"]["suite"].startswith("TLS_")
+
+    def test_the_certificate_path_is_data_with_fingerprints(self, run_guard, pytester, pg_hardened, ca_bundle):
+        report = pytester.path / "aurora.json"
+        run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
+                  f"--aurora-report={report}", "-k", "certificate")
+        (certificate,) = items_named(validated(report), "certificate_trusted")
+        assert certificate["outcome"] == "passed"
+        leaf, root = certificate["facts"]["certificates"][0], certificate["facts"]["certificates"][-1]
+        assert "127.0.0.1" in " ".join(leaf["sans"])
+        assert len(leaf["sha256"].replace(":", "")) == 64
+        assert root["subject"] == certificate["facts"]["anchor"]
+        assert certificate["facts"]["problems"] == []
+
     def test_every_item_names_the_hipaa_sections_it_supports(self, run_guard, pytester, pg_hardened):
         report = pytester.path / "aurora.json"
         run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-report={report}")

@@ -28,7 +28,7 @@ ALLOWED_PROJECT_IMPORTS = {
     "settings": {"tls"},
     "engines": {"wire", "tls", "settings", "findings"},
     "aws": {"settings"},  # Secret and DbSecret, so a fetched password is never a bare string
-    "evidence": {"checks", "probe", "settings", "tls"},
+    "evidence": {"checks", "findings", "observations", "probe", "settings", "tls"},
 }
 
 
