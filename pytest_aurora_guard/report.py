@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Optional
 
-from .checks import Outcome, Verdict
+from .checks import Outcome, Verdict, WaiverStatus
 from .settings.config import OPTION_SPECS, REQUIRE, GuardSettings
 
 WIDTH = 120  # the project's line length: CI logs are read in a browser, not a pager
@@ -37,6 +37,9 @@ def render_verdict(verdict: Verdict) -> str:
         Outcome.WAIVED: "WAIVED (a failure accepted until the waiver's date: not blocking)",
     }[verdict.outcome]
     first, listed = _split_summary(verdict.summary)
+    expired = [note.expires for note in verdict.waivers if note.status is WaiverStatus.EXPIRED]
+    if expired and verdict.outcome is Outcome.FAILED:  # pytest's one-line summary shows why it fails again
+        first += f" (waiver expired on {max(expired)})"
     lines = [first, f"aurora-guard {verdict.check} {head} for {verdict.endpoint}"]
     lines += _labelled("waiver", [note.render() for note in verdict.waivers])
     lines += _labelled("listed", listed, wrap=True)

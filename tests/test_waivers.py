@@ -24,6 +24,7 @@ from pytest_aurora_guard.evidence.waivers import (
     parse_waivers,
     unused_waivers,
 )
+from pytest_aurora_guard.plugin import WAIVABLE_CHECKS
 from pytest_aurora_guard.tls.versions import TlsVersion
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
@@ -313,6 +314,39 @@ class TestWaivedRun:
         assert json.loads(properties["aurora_guard_verdict"])["outcome"] == "waived"
 
 
+class TestWaiversElsewhere:
+    def test_a_waived_item_is_no_sarif_result_while_a_failure_beside_it_is(self, run_guard, pytester,
+                                                                           pg_in_between, ca_bundle):
+        waivers = waiver_file(pytester.path / "waivers.toml",
+                              waive("tls_version_refused", pg_in_between.endpoint, NEXT_MONTH, version="TLSv1.2"))
+        sarif = pytester.path / "aurora.sarif"
+        run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
+                  f"--aurora-waivers={waivers}", f"--aurora-sarif={sarif}")
+        results = json.loads(sarif.read_text())["runs"][0]["results"]
+        assert [result["ruleId"] for result in results] == ["accepted_suites_allowed"]
+
+    def test_under_xdist_workers_waive_and_the_controller_reports_and_warns(self, pytester, pg_in_between,
+                                                                          ca_bundle):
+        waivers = waiver_file(pytester.path / "waivers.toml", *in_between_waivers(pg_in_between.endpoint, NEXT_MONTH),
+                              waive("plaintext_refused", "mysql://*", NEXT_MONTH))
+        report = pytester.path / "aurora.json"
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-p", "xdist.plugin", "-n", "2", f"--aurora-endpoint={pg_in_between.endpoint}",
+            f"--aurora-ca-bundle={ca_bundle}", f"--aurora-waivers={waivers}", f"--aurora-report={report}")
+        assert result.ret == pytest.ExitCode.OK
+        result.stdout.fnmatch_lines(["aurora-guard: warning: *#4 (plaintext_refused on 'mysql://*'*",
+                                     "aurora-guard: promotion ALLOWED (7 passed, 2 waived)"])
+        document = report_of(report)
+        assert sorted(i["check"] for i in document["items"] if i["outcome"] == "waived") == [
+            "accepted_suites_allowed", "tls_version_refused"]
+        assert [w["source"].rsplit(" ", 1)[-1] for w in document["waivers"]["warnings"]] == ["#4"]
+
+    def test_the_checks_that_say_nothing_was_gated_cannot_be_waived(self):
+        assert "config_matches_wire" in WAIVABLE_CHECKS
+        with pytest.raises(ConfigurationError, match="check 'clusters_matched' is not a check that can be waived"):
+            parse_waivers(table(check='"clusters_matched"'), "waivers.toml", WAIVABLE_CHECKS, TODAY)
+
+
 class TestWaiverNotCovering:
     def test_an_expired_waiver_fails_the_check_again_saying_when_it_expired(self, run_guard, pytester,
                                                                            pg_in_between, ca_bundle):
@@ -323,6 +357,9 @@ class TestWaiverNotCovering:
         assert run.result.ret == pytest.ExitCode.TESTS_FAILED
         assert run.outcome_of("tls_version_refused[TLSv1.2]") == "failed"
         assert "waiver:   the waiver expired on 2020-01-31, so this fails again: legacy billing" in run.output
+        (call,) = [r for r in run.result.reprec.getreports("pytest_runtest_logreport")
+                   if r.when == "call" and r.nodeid.endswith("::tls_version_refused[TLSv1.2]")]
+        assert call.longreprtext.splitlines()[0].endswith("(waiver expired on 2020-01-31)")  # pytest's one-liner
         assert "aurora-guard: promotion BLOCKED (2 failed, 7 passed)" in run.output
 
     def test_a_suite_the_waivers_do_not_name_fails_the_check_again_naming_it(self, run_guard, pytester,
