@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from pytest_aurora_guard.checks import INTEGRITY, TRANSMISSION_SECURITY, Outcome, Verdict
+from pytest_aurora_guard.checks import INTEGRITY, TRANSMISSION_SECURITY, Outcome, Verdict, WaiverNote, WaiverStatus
 from pytest_aurora_guard.evidence.records import ItemKind, ItemRecord
 from pytest_aurora_guard.evidence.sarif import (
     FINGERPRINT_KEY,
@@ -68,6 +69,15 @@ class TestResults:
                          record("certificate_trusted", Outcome.INCONCLUSIVE))
         assert [(r["ruleId"], r["level"]) for r in results_of(document)] == [("plaintext_refused", "error"),
                                                                              ("certificate_trusted", "warning")]
+
+    def test_a_waived_failure_is_a_note_with_the_waiver_as_an_accepted_suppression(self):
+        failure = record("tls_version_refused", Outcome.FAILED, parameter="TLSv1.2")
+        note = WaiverNote(WaiverStatus.APPLIED, "waivers.toml [[waiver]] #1", "2027-03-31", "billing client", "SEC-42")
+        waived = replace(failure, verdict=replace(failure.verdict, outcome=Outcome.WAIVED, waivers=(note,)))
+        (result,) = results_of(sarif(waived))
+        assert result["level"] == "note"
+        justification = "WAIVED until 2027-03-31: billing client (SEC-42) [waivers.toml [[waiver]] #1]"
+        assert result["suppressions"] == [{"kind": "external", "status": "accepted", "justification": justification}]
 
     def test_a_run_that_passed_gives_a_valid_log_with_no_result(self):
         assert results_of(sarif(record("plaintext_refused", Outcome.PASSED))) == []
@@ -248,6 +258,28 @@ class TestThroughTheGate:
         assert {r["properties"]["endpoint"] for r in results_of(written(sarif_path))} == {pg_weak.endpoint,
                                                                                           pg_hardened.endpoint}
         assert sorted(p.name for p in pytester.path.iterdir() if "sarif" in p.name) == ["aurora.sarif"]
+
+
+class TestWaivers:
+    def test_a_waived_failure_stays_in_the_log_as_an_accepted_suppression_and_the_rest_still_fail(
+        self, run_guard, pytester, pg_in_between, ca_bundle
+    ):
+        expires = (date.today() + timedelta(days=30)).isoformat()
+        waivers = pytester.path / "waivers.toml"
+        waivers.write_text(f'[[waiver]]\ncheck = "tls_version_refused"\nendpoint = "{pg_in_between.endpoint}"\n'
+                           f'version = "TLSv1.2"\nreason = "legacy billing client"\nticket = "SEC-42"\n'
+                           f"expires = {expires}\n")
+        sarif_path = pytester.path / "aurora.sarif"
+        run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
+                  f"--aurora-waivers={waivers}", f"--aurora-sarif={sarif_path}")
+        results = {r["properties"]["nodeid"].rsplit("::", 1)[-1]: r for r in results_of(written(sarif_path))}
+        waived = results["tls_version_refused[TLSv1.2]"]
+        assert waived["level"] == "note"
+        (suppression,) = waived["suppressions"]
+        assert suppression["status"] == "accepted"
+        assert suppression["justification"].startswith(f"WAIVED until {expires}: legacy billing client (SEC-42)")
+        assert results["accepted_suites_allowed"]["level"] == "error"  # no waiver names its suites
+        assert "suppressions" not in results["accepted_suites_allowed"]
 
 
 class TestDrift:

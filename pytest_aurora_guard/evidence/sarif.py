@@ -1,8 +1,11 @@
 """The run's failures as SARIF 2.1.0, for GitHub code scanning and any other SARIF reader.
 
 One rule per check (``ruleId`` is the check's name), one result per failed (``error``) or
-inconclusive (``warning``) item; a passed item gives no result. A result's message is the
-verdict's summary, which the checks have already scrubbed of secrets.
+inconclusive (``warning``) item; a passed item gives no result. A waived failure stays in the log,
+as a ``note`` with an accepted external suppression whose justification is the waiver (SARIF's own
+word for an accepted risk); GitHub does not act on suppressions, so it shows an open note that does
+not fail a pull request's code-scanning check. A result's message is the verdict's summary, which
+the checks have already scrubbed of secrets.
 
 GitHub needs every result to point at a file of the repository and a line (its SARIF
 reference marks ``artifactLocation.uri`` and ``region.startLine`` as required, and a result
@@ -43,7 +46,7 @@ SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/s
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "auroraGuardItem/v1"
 TOOL_URI = "https://pypi.org/project/pytest-aurora-guard/"
-LEVELS = {Outcome.FAILED: "error", Outcome.INCONCLUSIVE: "warning"}
+LEVELS = {Outcome.FAILED: "error", Outcome.INCONCLUSIVE: "warning", Outcome.WAIVED: "note"}
 # pytest configuration files in the order pytest itself looks for them (the fallback when pytest
 # found none: a pyproject.toml configures the project even without a [tool.pytest] table).
 CONFIG_FALLBACKS = ("pyproject.toml",)
@@ -113,6 +116,11 @@ def fingerprint(record: ItemRecord) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
 
 
+def _reported(record: ItemRecord) -> bool:
+    """Everything but a pass is a result: a failure, an item without evidence, a waived failure."""
+    return record.verdict.outcome in LEVELS
+
+
 def _anchor(record: ItemRecord, sources: SarifSources) -> Optional[Anchor]:
     if record.kind is ItemKind.ENGINE_DEFAULTS:
         baseline = sources.baselines.get(str(record.facts.get("baseline", "")))
@@ -130,7 +138,7 @@ def _result(record: ItemRecord, rule_index: int, sources: SarifSources) -> dict[
     if anchor is not None:
         location["physicalLocation"] = {"artifactLocation": {"uri": anchor.uri, "uriBaseId": SRCROOT},
                                         "region": {"startLine": anchor.line}}
-    return {
+    result: dict[str, Any] = {
         "ruleId": rule_id(record),
         "ruleIndex": rule_index,
         "level": LEVELS[verdict.outcome],
@@ -140,11 +148,14 @@ def _result(record: ItemRecord, rule_index: int, sources: SarifSources) -> dict[
         "properties": {"endpoint": verdict.endpoint, "parameter": record.parameter, "nodeid": record.nodeid,
                        "outcome": verdict.outcome.value, "remedy": verdict.remedy},
     }
+    if verdict.outcome is Outcome.WAIVED:
+        result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": verdict.waived_line()}]
+    return result
 
 
 def _rule(check: str, records: Sequence[ItemRecord], description: str) -> dict[str, Any]:
     controls = list(dict.fromkeys(control for record in records for control in record.verdict.controls))
-    remedies = list(dict.fromkeys(r.verdict.remedy for r in records if r.blocking and r.verdict.remedy))
+    remedies = list(dict.fromkeys(r.verdict.remedy for r in records if _reported(r) and r.verdict.remedy))
     fixes = [f"- {remedy}" for remedy in remedies] or ["- nothing: every item of this check passed in this run"]
     help_text = "\n".join([f"{description}.", "", "What to change:", *fixes, "", "Supports:",
                            *(f"- {control}" for control in controls)])
@@ -169,7 +180,7 @@ def build_sarif(records: Sequence[ItemRecord], settings: GuardSettings, *, start
         by_check.setdefault(rule_id(record), []).append(record)
     checks = list(by_check)
     rules = [_rule(check, by_check[check], known.get(check, f"the aurora-guard check {check}")) for check in checks]
-    results = [_result(record, checks.index(rule_id(record)), sources) for record in records if record.blocking]
+    results = [_result(record, checks.index(rule_id(record)), sources) for record in records if _reported(record)]
     return {
         "$schema": SARIF_SCHEMA_URI,
         "version": SARIF_VERSION,
