@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -258,28 +258,6 @@ class TestThroughTheGate:
         assert {r["properties"]["endpoint"] for r in results_of(written(sarif_path))} == {pg_weak.endpoint,
                                                                                           pg_hardened.endpoint}
         assert sorted(p.name for p in pytester.path.iterdir() if "sarif" in p.name) == ["aurora.sarif"]
-
-
-class TestWaivers:
-    def test_a_waived_failure_stays_in_the_log_as_an_accepted_suppression_and_the_rest_still_fail(
-        self, run_guard, pytester, pg_in_between, ca_bundle
-    ):
-        expires = (date.today() + timedelta(days=30)).isoformat()
-        waivers = pytester.path / "waivers.toml"
-        waivers.write_text(f'[[waiver]]\ncheck = "tls_version_refused"\nendpoint = "{pg_in_between.endpoint}"\n'
-                           f'version = "TLSv1.2"\nreason = "legacy billing client"\nticket = "SEC-42"\n'
-                           f"expires = {expires}\n")
-        sarif_path = pytester.path / "aurora.sarif"
-        run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
-                  f"--aurora-waivers={waivers}", f"--aurora-sarif={sarif_path}")
-        results = {r["properties"]["nodeid"].rsplit("::", 1)[-1]: r for r in results_of(written(sarif_path))}
-        waived = results["tls_version_refused[TLSv1.2]"]
-        assert waived["level"] == "note"
-        (suppression,) = waived["suppressions"]
-        assert suppression["status"] == "accepted"
-        assert suppression["justification"].startswith(f"WAIVED until {expires}: legacy billing client (SEC-42)")
-        assert results["accepted_suites_allowed"]["level"] == "error"  # no waiver names its suites
-        assert "suppressions" not in results["accepted_suites_allowed"]
 
 
 class TestDrift:

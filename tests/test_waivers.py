@@ -315,15 +315,25 @@ class TestWaivedRun:
 
 
 class TestWaiversElsewhere:
-    def test_a_waived_item_is_no_sarif_result_while_a_failure_beside_it_is(self, run_guard, pytester,
-                                                                           pg_in_between, ca_bundle):
+    def test_a_waived_item_stays_in_sarif_as_an_accepted_suppression_while_a_failure_beside_it_is_an_error(
+        self, run_guard, pytester, pg_in_between, ca_bundle
+    ):
         waivers = waiver_file(pytester.path / "waivers.toml",
                               waive("tls_version_refused", pg_in_between.endpoint, NEXT_MONTH, version="TLSv1.2"))
         sarif = pytester.path / "aurora.sarif"
         run_guard(f"--aurora-endpoint={pg_in_between.endpoint}", f"--aurora-ca-bundle={ca_bundle}",
                   f"--aurora-waivers={waivers}", f"--aurora-sarif={sarif}")
-        results = json.loads(sarif.read_text())["runs"][0]["results"]
-        assert [result["ruleId"] for result in results] == ["accepted_suites_allowed"]
+        results = {r["properties"]["nodeid"].rsplit("::", 1)[-1]: r
+                   for r in json.loads(sarif.read_text())["runs"][0]["results"]}
+        assert sorted(results) == ["accepted_suites_allowed", "tls_version_refused[TLSv1.2]"]
+        waived = results["tls_version_refused[TLSv1.2]"]
+        assert waived["level"] == "note"
+        (suppression,) = waived["suppressions"]
+        assert (suppression["kind"], suppression["status"]) == ("external", "accepted")
+        assert suppression["justification"].startswith(f"WAIVED until {NEXT_MONTH}: legacy billing client needs "
+                                                       "TLS 1.2 (SEC-42)")
+        assert results["accepted_suites_allowed"]["level"] == "error"  # no waiver names its suites
+        assert "suppressions" not in results["accepted_suites_allowed"]
 
     def test_under_xdist_workers_waive_and_the_controller_reports_and_warns(self, pytester, pg_in_between,
                                                                           ca_bundle):
