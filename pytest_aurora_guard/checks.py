@@ -98,9 +98,13 @@ class Verdict:
         applied = [note for note in self.waivers if note.status is WaiverStatus.APPLIED]
         if len(applied) == 1:
             return applied[0].render()
-        until = min(note.expires for note in applied)
-        return f"WAIVED until {until}: " + "; ".join(
-            f"{note.reason} ({note.ticket}) [{note.source}] until {note.expires}" for note in applied)
+        dated = len({note.expires for note in applied}) > 1
+        said: dict[tuple[str, str], list[str]] = {}
+        for note in applied:  # one suite per waiver: the same reason and ticket, said once
+            said.setdefault((note.reason, note.ticket), []).append(
+                note.source + (f" until {note.expires}" if dated else ""))
+        return f"WAIVED until {min(note.expires for note in applied)}: " + "; ".join(
+            f"{reason} ({ticket}) [{', '.join(sources)}]" for (reason, ticket), sources in said.items())
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pytest
@@ -130,8 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = build_settings(config, fetch_secret=fetch_db_secret)
         if settings.waivers_path is not None:
             today = datetime.now(timezone.utc).date()
-            config.stash[WAIVERS_KEY] = WaiverBook(load_waivers(settings.waivers_path, WAIVABLE_CHECKS, today),
-                                                   today, str(settings.waivers_path))
+            source = _display_path(settings.waivers_path, config.rootpath)
+            config.stash[WAIVERS_KEY] = WaiverBook(load_waivers(settings.waivers_path, WAIVABLE_CHECKS, today, source),
+                                                   today)
     except (ConfigurationError, AwsApiError) as exc:
         raise pytest.UsageError(f"aurora-guard: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
@@ -146,6 +148,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RequiredMode(config, settings), "aurora-guard-required")
     if (settings.active or drift_active) and controller:
         config.pluginmanager.register(EvidencePlugin(config, settings), "aurora-guard-evidence")
+
+
+def _display_path(path: Path, rootpath: Path) -> str:
+    """``policy/waivers.toml`` under the rootdir (what a reviewer greps for), else the absolute path."""
+    try:
+        return str(path.relative_to(rootpath))
+    except ValueError:
+        return str(path)
 
 
 class EvidencePlugin:

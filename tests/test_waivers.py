@@ -170,6 +170,15 @@ class TestApplying:
         assert verdict.outcome is Outcome.WAIVED
         assert [note.source for note in verdict.waivers] == ["waivers.toml [[waiver]] #1", "waivers.toml [[waiver]] #2"]
 
+    def test_several_waivers_read_as_one_line_until_the_first_lapses(self):
+        waivers = parsed(table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES128-GCM-SHA256"')
+                         + table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES256-GCM-SHA384"',
+                                 expires="2027-01-31"))
+        verdict = apply_waivers(failed("accepted_suites_allowed", offending=(
+            ("TLSv1.2", ECDHE_RSA_AES128), ("TLSv1.2", ECDHE_RSA_AES256))), waivers, TODAY)
+        assert verdict.waived_line() == ("WAIVED until 2027-01-31: billing app (SEC-42) [waivers.toml [[waiver]] #1 "
+                                         "until 2027-03-31, waivers.toml [[waiver]] #2 until 2027-01-31]")
+
     def test_a_new_offending_suite_fails_the_waived_check_again_naming_it(self):
         waivers = parsed(table(check='"accepted_suites_allowed"', suite='"ECDHE-RSA-AES128-GCM-SHA256"'))
         verdict = apply_waivers(failed("accepted_suites_allowed", offending=(
@@ -281,7 +290,9 @@ class TestWaivedRun:
         run.result.stdout.fnmatch_lines([
             "*::tls_version_refused[[]TLSv1.2[]] WAIVED*",
             f"aurora-guard: WAIVED until {NEXT_MONTH}: legacy billing client needs TLS 1.2 (SEC-42) "
-            "[[]*waivers.toml [[][[]waiver[]][]] #1[]]: *::tls_version_refused[[]TLSv1.2[]]",
+            "[[]waivers.toml [[][[]waiver[]][]] #1[]]: *::tls_version_refused[[]TLSv1.2[]]",
+            f"aurora-guard: WAIVED until {NEXT_MONTH}: legacy billing client needs TLS 1.2 (SEC-42) "
+            "[[]waivers.toml [[][[]waiver[]][]] #2, waivers.toml [[][[]waiver[]][]] #3[]]: *::accepted_suites_allowed",
             "*7 passed, 2 waived*",
         ])
 
@@ -394,7 +405,7 @@ class TestWaiverNotCovering:
         assert run.result.ret == pytest.ExitCode.OK  # a warning: it cannot weaken the gate
         said = "[[waiver]] #1 (tls_version_refused on 'mysql://*', until " + NEXT_MONTH + ", SEC-42) was not used: " \
                "it matches no item of this run"
-        assert f"aurora-guard: warning: {waivers} {said}" in run.output
+        assert f"aurora-guard: warning: waivers.toml {said}" in run.output  # relative to the rootdir
         (warning,) = report_of(report)["waivers"]["warnings"]
         assert warning["reason"] == "no_item"
         assert said in report.with_suffix(".md").read_text()
@@ -413,7 +424,7 @@ class TestWaiverSettings:
         waivers = waiver_file(pytester.path / "waivers.toml", waive("tls_version_refused", "*", "2099-01-01"))
         run = run_guard("--aurora-endpoint=postgresql://127.0.0.1:1", f"--aurora-waivers={waivers}")
         assert run.result.ret == pytest.ExitCode.USAGE_ERROR
-        assert f"{waivers} [[waiver]] #1: expires 2099-01-01 is more than one year ahead" in run.output
+        assert "aurora-guard: waivers.toml [[waiver]] #1: expires 2099-01-01 is more than one year ahead" in run.output
 
     def test_a_missing_waiver_file_is_a_usage_error_naming_where_it_was_set(self, run_guard, monkeypatch):
         monkeypatch.setenv("AURORA_GUARD_WAIVERS", "no-such-waivers.toml")

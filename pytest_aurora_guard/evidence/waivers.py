@@ -183,12 +183,14 @@ def _suite(table: Mapping[str, Any], check: str, where: str) -> Optional[int]:
         raise ConfigurationError(f"{where}: suite: {exc}") from None
 
 
-def load_waivers(path: Path, known_checks: Collection[str], today: datetime.date) -> tuple[Waiver, ...]:
+def load_waivers(path: Path, known_checks: Collection[str], today: datetime.date,
+                 source: Optional[str] = None) -> tuple[Waiver, ...]:
+    """The waivers in ``path``, named ``source`` (default: the path) in every message and report."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"waiver file {str(path)!r} cannot be read: {exc}") from None
-    return parse_waivers(text, str(path), known_checks, today)
+    return parse_waivers(text, source or str(path), known_checks, today)
 
 
 def _item_of(verdict: Verdict) -> tuple[str, Optional[str]]:
@@ -290,7 +292,6 @@ class WaiverBook:
 
     waivers: tuple[Waiver, ...]
     today: datetime.date
-    source: str
 
     def judge(self, verdict: Verdict) -> Verdict:
         return apply_waivers(verdict, self.waivers, self.today)
