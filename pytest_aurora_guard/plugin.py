@@ -195,17 +195,17 @@ class EvidencePlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_sessionfinish(self) -> Iterator[None]:
         yield  # after required mode has counted what was not judged
-        finished = datetime.now(timezone.utc)
+        finished, decision = datetime.now(timezone.utc), self.decision()
         if self.settings.sarif_path is not None:
             log = build_sarif(self.book.records, self.settings, started=self.started, finished=finished,
-                              sources=self.sarif_sources(),
+                              sources=self.sarif_sources(), decision=decision,
                               descriptions={**CLUSTER_CHECKS, DRIFT_CHECK: drift_plugin.CHECK_DESCRIPTION})
             write_atomically(self.settings.sarif_path, dump(log))
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
         if self.settings.report_path is None and not summary_path:
             return
         document = build_report(self.book.records, self.settings, started=self.started,
-                                finished=finished, environ=os.environ, decision=self.decision(),
+                                finished=finished, environ=os.environ, decision=decision,
                                 unused_waivers=self.unused_waivers())
         markdown = render_markdown(document)
         if self.settings.report_path is not None:

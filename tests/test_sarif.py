@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from pytest_aurora_guard.checks import INTEGRITY, TRANSMISSION_SECURITY, Outcome, Verdict, WaiverNote, WaiverStatus
+from pytest_aurora_guard.evidence.document import decide
 from pytest_aurora_guard.evidence.records import ItemKind, ItemRecord
 from pytest_aurora_guard.evidence.sarif import (
     FINGERPRINT_KEY,
@@ -49,10 +50,10 @@ def record(check: str, outcome: Outcome, *, parameter: str = "", endpoint: str =
 NOWHERE = SarifSources()
 
 
-def sarif(*records: ItemRecord, sources: SarifSources = NOWHERE,
-          descriptions: dict[str, str] | None = None) -> dict[str, Any]:
+def sarif(*records: ItemRecord, sources: SarifSources = NOWHERE, descriptions: dict[str, str] | None = None,
+          unjudged: int = 0) -> dict[str, Any]:
     return validated(build_sarif(records, GuardSettings(), started=WHEN, finished=WHEN, sources=sources,
-                                 descriptions=descriptions or {}))
+                                 descriptions=descriptions or {}, decision=decide(records, unjudged)))
 
 
 def results_of(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -92,6 +93,25 @@ class TestResults:
         (result,) = results_of(document)
         rules = document["runs"][0]["tool"]["driver"]["rules"]
         assert result["ruleId"] == "tls_version_refused" == rules[result["ruleIndex"]]["id"]
+
+
+class TestInvocation:
+    def test_a_run_that_judged_everything_configured_executed_successfully(self):
+        (invocation,) = sarif(record("plaintext_refused", Outcome.FAILED))["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is True
+        assert "toolExecutionNotifications" not in invocation
+
+    def test_a_run_that_left_required_items_unjudged_says_its_log_is_incomplete(self):
+        document = sarif(record("plaintext_refused", Outcome.PASSED), unjudged=8)
+        (invocation,) = document["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is False
+        (notification,) = invocation["toolExecutionNotifications"]
+        assert notification["message"]["text"].startswith("8 required item(s) not judged: this log does not cover")
+        assert document["runs"][0]["properties"]["promotion"] == "blocked"
+
+    def test_a_run_that_judged_nothing_is_no_successful_execution(self):
+        (invocation,) = sarif()["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is False
 
 
 class TestRules:
@@ -258,6 +278,18 @@ class TestThroughTheGate:
         assert {r["properties"]["endpoint"] for r in results_of(written(sarif_path))} == {pg_weak.endpoint,
                                                                                           pg_hardened.endpoint}
         assert sorted(p.name for p in pytester.path.iterdir() if "sarif" in p.name) == ["aurora.sarif"]
+
+
+class TestIncompleteRuns:
+    def test_a_required_run_that_judged_nothing_writes_a_log_that_says_so(self, run_guard, pytester, pg_hardened):
+        pytester.makepyfile(test_project="def test_app():\n    pass\n")
+        sarif_path = pytester.path / "aurora.sarif"
+        run_guard("--aurora-require", f"--aurora-endpoint={pg_hardened.endpoint}", "-k", "test_app",
+                  f"--aurora-sarif={sarif_path}")
+        (invocation,) = written(sarif_path)["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is False
+        assert invocation["toolExecutionNotifications"][0]["message"]["text"].startswith(
+            "9 required item(s) not judged")
 
 
 class TestDrift:

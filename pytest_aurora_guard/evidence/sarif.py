@@ -39,6 +39,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..checks import CHECKS, Outcome
 from ..settings.config import GuardSettings
+from .document import Decision
 from .records import ItemKind, ItemRecord
 
 SARIF_VERSION = "2.1.0"
@@ -170,8 +171,22 @@ def _rule(check: str, records: Sequence[ItemRecord], description: str) -> dict[s
     }
 
 
+def _invocation(decision: Decision, started: datetime, finished: datetime) -> dict[str, Any]:
+    """How the run went. A run that left configured items unjudged (``-k``, ``--lf``, required mode)
+    or judged nothing is not a successful execution: a reader that closes the alerts a log does not
+    repeat (GitHub does) must not take the missing items for fixed ones, so the log says so."""
+    invocation: dict[str, Any] = {"executionSuccessful": not decision.reason,
+                                  "startTimeUtc": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                                  "endTimeUtc": finished.isoformat(timespec="seconds").replace("+00:00", "Z")}
+    if decision.reason:
+        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": (
+            f"{decision.reason}: this log does not cover every configured item, so an item missing from it "
+            "is not evidence that its finding was fixed")}}]
+    return invocation
+
+
 def build_sarif(records: Sequence[ItemRecord], settings: GuardSettings, *, started: datetime, finished: datetime,
-                sources: SarifSources, descriptions: Mapping[str, str]) -> dict[str, Any]:
+                sources: SarifSources, descriptions: Mapping[str, str], decision: Decision) -> dict[str, Any]:
     """The SARIF log of one run. ``descriptions`` adds the checks of layers above this one (cluster
     and drift checks); the endpoint checks' own descriptions come from ``CHECKS``."""
     known = {spec.name: spec.description for spec in CHECKS} | dict(descriptions)
@@ -187,11 +202,9 @@ def build_sarif(records: Sequence[ItemRecord], settings: GuardSettings, *, start
         "runs": [{
             "tool": {"driver": {"name": "pytest-aurora-guard", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": TOOL_URI, "rules": rules}},
-            "invocations": [{"executionSuccessful": True,
-                             "startTimeUtc": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                             "endTimeUtc": finished.isoformat(timespec="seconds").replace("+00:00", "Z")}],
+            "invocations": [_invocation(decision, started, finished)],
             "results": results,
-            "properties": {"tls_floor": settings.min_tls.label,
-                           "cipher_allowlist": settings.allowlist.names()},
+            "properties": {"promotion": decision.promotion.value, "decision": decision.line(),
+                           "tls_floor": settings.min_tls.label, "cipher_allowlist": settings.allowlist.names()},
         }],
     }
