@@ -13,6 +13,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
+from .catalog import ENDPOINT_CHECKS
 from .engines.remedies import Remedies
 from .errors import ProbeError, TlsNotOffered
 from .findings import DriverAttempt, DriverKind, HandshakeSeen, PlaintextFinding, PlaintextKind, TransportSetting
@@ -125,8 +126,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    name: str
-    description: str
+    name: str  # a key of catalog.ENDPOINT_CHECKS, where its description lives
     needs_credentials: bool
     per_version: bool
     rule: Callable[[Observations, Optional[TlsVersion]], Verdict]
@@ -149,6 +149,10 @@ class CheckSpec:
                 (_masked(f"{type(exc).__name__}: {exc}", probe.settings),),
                 "this is a defect in pytest-aurora-guard or an answer it cannot handle; report it with this "
                 "message (it never contains the password)")
+
+    @property
+    def description(self) -> str:
+        return ENDPOINT_CHECKS[self.name]
 
     @property
     def marker(self) -> str:
@@ -769,34 +773,24 @@ def _certificate_needs(_: GuardSettings, __: Optional[TlsVersion]) -> list[Hasha
 
 
 CHECKS: tuple[CheckSpec, ...] = (
-    CheckSpec("plaintext_refused", "an unencrypted connection is refused because it is unencrypted",
-              needs_credentials=False, per_version=False, rule=judge_plaintext_refused,
+    CheckSpec("plaintext_refused", needs_credentials=False, per_version=False, rule=judge_plaintext_refused,
               observations=_plaintext_needs),
-    CheckSpec("tls_version_refused", "each protocol version below the floor is refused",
-              needs_credentials=False, per_version=True, rule=judge_version_refused,
+    CheckSpec("tls_version_refused", needs_credentials=False, per_version=True, rule=judge_version_refused,
               observations=lambda s, v: [("surface", v), ("surface_without_sni", v)]),
-    CheckSpec("tls_floor_accepted", "a handshake at the floor version succeeds",
-              needs_credentials=False, per_version=False, rule=judge_floor_accepted, observations=_floor_needs),
-    CheckSpec("negotiated_cipher_allowed", "the suite a modern default client negotiates is allowlisted",
-              needs_credentials=False, per_version=False, rule=judge_negotiated_cipher,
+    CheckSpec("tls_floor_accepted", needs_credentials=False, per_version=False, rule=judge_floor_accepted,
+              observations=_floor_needs),
+    CheckSpec("negotiated_cipher_allowed", needs_credentials=False, per_version=False, rule=judge_negotiated_cipher,
               observations=_needs_modern),
-    CheckSpec("accepted_suites_allowed", "every suite the server accepts, at every version, is allowlisted",
-              needs_credentials=False, per_version=False, rule=judge_accepted_suites,
+    CheckSpec("accepted_suites_allowed", needs_credentials=False, per_version=False, rule=judge_accepted_suites,
               observations=lambda s, v: ["modern", *(("surface", version) for version in TlsVersion),
                                          *(("surface_without_sni", version) for version in s.below_floor())]),
-    CheckSpec("certificate_trusted", "the certificate chain verifies to a trusted root, names the endpoint, "
-              "uses strong keys and signatures and stays valid long enough",
-              needs_credentials=False, per_version=False, rule=judge_certificate_trusted,
+    CheckSpec("certificate_trusted", needs_credentials=False, per_version=False, rule=judge_certificate_trusted,
               observations=_certificate_needs),
-    CheckSpec("driver_plaintext_refused", "the driver's unencrypted connection is refused for transport reasons",
-              needs_credentials=True, per_version=False, rule=judge_driver_plaintext,
+    CheckSpec("driver_plaintext_refused", needs_credentials=True, per_version=False, rule=judge_driver_plaintext,
               observations=lambda s, v: ["driver_plaintext", "driver_verified"]),
-    CheckSpec("driver_below_floor_refused", "a driver connection capped below the floor is refused",
-              needs_credentials=True, per_version=False, rule=judge_driver_below_floor,
+    CheckSpec("driver_below_floor_refused", needs_credentials=True, per_version=False, rule=judge_driver_below_floor,
               observations=_below_floor_driver_needs),
-    CheckSpec("driver_verified_session", "a verified driver session runs at or above the floor with an "
-              "allowlisted suite, in the server's own view",
-              needs_credentials=True, per_version=False, rule=judge_driver_verified,
+    CheckSpec("driver_verified_session", needs_credentials=True, per_version=False, rule=judge_driver_verified,
               observations=lambda s, v: ["driver_verified"]),
 )
 

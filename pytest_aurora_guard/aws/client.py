@@ -17,15 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Literal, Optional
 
-import boto3
-import botocore.config
-import botocore.exceptions
-import botocore.parsers
-import botocore.session
-
 from ..errors import AwsAccessDeniedError, AwsApiError, AwsCredentialsError, AwsThrottledError
 
 if TYPE_CHECKING:
+    # boto3 and botocore are imported where they are used: a run that never reads the RDS API
+    # (a TLS-only gate, an inert plugin) does not pay for them.
+    import boto3
+    import botocore.exceptions
+    import botocore.session
     from botocore.credentials import Credentials
     from mypy_boto3_rds import RDSClient
 
@@ -84,6 +83,8 @@ class RdsClients:
                 if credentials is None:
                     raise no_credentials(f"{operation} in region {region}", "none found")
                 self.scrub = Scrubber.of(credentials)
+                import botocore.config
+
                 config = botocore.config.Config(
                     retries={"mode": self._retry_mode()},
                     user_agent_extra="pytest-aurora-guard",
@@ -98,6 +99,10 @@ class RdsClients:
             self.calls += 1
 
     def _standard_session(self, operation: str) -> boto3.session.Session:
+        import boto3
+        import botocore.exceptions
+        import botocore.session
+
         if self._session is None:
             try:
                 self._botocore_session = botocore.session.get_session()
@@ -126,6 +131,9 @@ class RdsClients:
 
         ``refine(code, answer)`` may give a more precise error for an RDS error code in this context.
         """
+        import botocore.exceptions
+        import botocore.parsers
+
         try:
             with botocore_debug_logging_silenced():
                 yield

@@ -15,9 +15,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-import boto3
-import botocore.exceptions
-
 from ..errors import AwsApiError, UnknownEngineFamilyError
 from .client import RdsClients
 
@@ -65,6 +62,9 @@ def default_region(environ: Mapping[str, str] = os.environ) -> Optional[str]:
         value = environ.get(name, "").strip()
         if value:
             return value
+    import boto3  # only now: most runs never need the region lookup
+    import botocore.exceptions
+
     try:
         region: Optional[str] = boto3.session.Session().region_name
     except botocore.exceptions.BotoCoreError:  # e.g. AWS_PROFILE names no profile

@@ -14,9 +14,6 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Optional
 
-import boto3
-import botocore.exceptions
-
 from ..errors import AwsApiError, AwsCredentialsError
 from ..settings.credentials import Secret
 from ..settings.endpoints import Endpoint
@@ -44,6 +41,9 @@ class IamTokens:
         where = f"an IAM token for {user!r} at {endpoint.host}:{endpoint.port}"
         if region is None:
             raise AwsApiError(f"{where}: no AWS region in the name and none configured; set AWS_REGION")
+        import boto3  # only runs with --aurora-iam-auth pay for boto3
+        import botocore.exceptions
+
         try:
             with self._lock:
                 client = self._clients.get(region)

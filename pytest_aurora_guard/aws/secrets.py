@@ -12,11 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Optional, cast
-
-import boto3
-import botocore.config
-import botocore.exceptions
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 from ..errors import AwsAccessDeniedError, AwsApiError, AwsCredentialsError, AwsThrottledError
 from ..settings.credentials import DbSecret, Secret, parse_db_secret
@@ -28,6 +24,9 @@ from .client import (
     no_credentials,
 )
 from .engine_defaults import default_region
+
+if TYPE_CHECKING:
+    import botocore.exceptions
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:.+$")
 
@@ -44,6 +43,10 @@ def fetch_db_secret(secret_id: str, environ: Mapping[str, str] = os.environ) -> 
     if region is None:
         raise AwsApiError(f"{source}: no AWS region: give the secret's full ARN, or set AWS_REGION")
     where = f"GetSecretValue for {source} in {region}"
+    import boto3  # only runs that read a secret pay for boto3
+    import botocore.config
+    import botocore.exceptions
+
     try:
         session = boto3.session.Session()
         credentials = session.get_credentials()

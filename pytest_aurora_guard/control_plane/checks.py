@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional
 
+from .. import catalog
 from ..aws.clusters import ClusterInventory, Facts, Fetched, ParameterFacts, ParameterGroupFacts, Unavailable
 from ..checks import CHECKS, INTEGRITY, TRANSMISSION_SECURITY, Outcome, Verdict
 from ..errors import ConfigurationError
@@ -45,17 +46,7 @@ class ClusterCheck:
         return f"aurora_{self.check}"
 
 
-CLUSTER_CHECKS = {
-    "endpoints_listed": "AWS lists every member instance with an endpoint to probe",
-    "parameters_enforce_tls": "the cluster parameter group in effect enforces TLS, the floor and the allowlist",
-    "parameters_in_effect": "every member runs the parameter group as it is (in-sync, no reboot pending)",
-    "storage_encrypted": "the cluster's storage is encrypted at rest",
-    "instance_ca_current": "each instance uses an allowed RDS CA and a server certificate far from expiry",
-    "proxy_requires_tls": "each RDS Proxy in front of the cluster requires TLS",
-    "config_matches_wire": "what the parameter group says is what the instance does on the wire",
-    "cluster_found": "each cluster named with --aurora-cluster exists and is an Aurora cluster",
-    "clusters_matched": "the regions were listed and at least one cluster matched",
-}
+CLUSTER_CHECKS = catalog.CLUSTER_CHECKS  # names and descriptions, readable without the rules
 
 
 class _Make:

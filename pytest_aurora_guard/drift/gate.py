@@ -15,8 +15,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-from deepdiff import DeepDiff
-
 from ..aws.engine_defaults import EngineDefaultsReader
 from ..errors import AuroraGuardError, BaselineError, MissingBaselineError
 from ..settings.spelling import did_you_mean
@@ -108,6 +106,8 @@ def compare(baseline: FamilyDefaults, current: FamilyDefaults) -> DriftReport:
     target = Target(current.region, current.family)
     if old == new:
         return DriftReport(target, ())
+    from deepdiff import DeepDiff  # only a drifted family pays for it
+
     changes: list[Change] = []
     added: dict[str, set[str]] = {}
     removed: dict[str, set[str]] = {}

@@ -15,7 +15,6 @@ from typing import Any, Callable, Optional, TypeVar
 
 from ..errors import ConfigurationError
 from ..tls.allowlist import CipherAllowlist, default_allowlist, parse_allowlist
-from ..tls.certificates import load_trust_store
 from ..tls.versions import TlsVersion
 from .clusters import (
     DEFAULT_ALLOWED_CAS,
@@ -520,5 +519,7 @@ def _bundle(config: _ConfigLike, raw: Optional[RawSetting]) -> Optional[Path]:
     """A CA bundle path that exists and holds certificates."""
     path = _existing_file(config, raw, "CA bundle")
     if path is not None and raw is not None:
+        from ..tls.certificates import load_trust_store  # cryptography, only when a bundle is configured
+
         load_trust_store(path, raw.source)
     return path
