@@ -126,7 +126,7 @@ def test_an_unexpected_exception_in_a_rule_is_an_inconclusive_verdict_without_th
                              user="guard", password=Secret("hunter2-secret"))
     run = ProbeRun(settings)
     try:
-        spec = CheckSpec("crashing", "a rule that crashes", needs_credentials=False, per_version=False,
+        spec = CheckSpec("plaintext_refused", needs_credentials=False, per_version=False,
                          rule=crashing_rule, observations=lambda s, v: [])
         verdict = spec.judge(run.probe(settings.endpoints[0]), None)
     finally:
