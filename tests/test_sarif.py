@@ -24,9 +24,10 @@ from pytest_aurora_guard.evidence.sarif import (
     locate_sources,
 )
 from pytest_aurora_guard.settings.config import GuardSettings
+from tests.cluster_accounts import connect_to, names_of, weak_pg
 from tests.fake_rds import FAMILY, NEW_SUITE, REGION, add_suite
 
-pytest_plugins = ["tests.drift_fixtures"]
+pytest_plugins = ["tests.drift_fixtures", "tests.cluster_fixtures"]
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 WHEN = datetime(2026, 12, 3, 6, 0, tzinfo=timezone.utc)
 ENDPOINT = "postgresql://db.example.com:5432"
@@ -290,6 +291,22 @@ class TestIncompleteRuns:
         assert invocation["executionSuccessful"] is False
         assert invocation["toolExecutionNotifications"][0]["message"]["text"].startswith(
             "9 required item(s) not judged")
+
+
+class TestClusters:
+    def test_control_plane_failures_are_results_of_rules_described_by_the_cluster_gate(
+        self, run_guard, pytester, account, pg_in_between
+    ):
+        sarif_path = pytester.path / "aurora.sarif"
+        run_guard("--aurora-cluster=weak-pg", "--aws-region=us-east-1", f"--aurora-sarif={sarif_path}",
+                  *connect_to(names_of(weak_pg(account), account).values(), pg_in_between.port))
+        document = written(sarif_path)
+        failed = {r["properties"]["nodeid"] for r in results_of(document) if r["level"] == "error"}
+        assert {"aurora-guard[weak-pg]::storage_encrypted", "aurora-guard[weak-pg]::proxy_requires_tls[weak-pg-proxy]",
+                "aurora-guard[weak-pg]::parameters_enforce_tls[rds.force_ssl]"} <= failed
+        storage = rules_of(document)["storage_encrypted"]
+        assert storage["shortDescription"]["text"] == "storage_encrypted: the cluster's storage is encrypted at rest"
+        assert any("164.312(a)(2)(iv)" in tag for tag in storage["properties"]["tags"])
 
 
 class TestDrift:
