@@ -10,6 +10,7 @@ from typing import Callable
 
 import pytest
 
+import pytest_aurora_guard.session  # noqa: F401  (see below)
 from pytest_aurora_guard.settings.ci import CI_VARIABLES
 from tests.fake_rds_account import SUFFIX
 from tests.support.pki import TestPki, make_pki
@@ -35,6 +36,9 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     and a test that needs xdist in its nested run passes ``-p xdist.plugin`` itself.
     """
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    # pytester's in-process runs drop the modules first imported inside them; the plugin imports
+    # the gate lazily, so without the import above each nested run would get fresh copies of some
+    # modules (and their enums) next to the suite's own, and compare members that never match.
     monkeypatch.setenv("PYTEST_PLUGINS", "pytest_aurora_guard.plugin")
     for name in list(os.environ):
         if name.startswith(_CALLER_ENV_PREFIXES) or name in _CALLER_ENV:
