@@ -44,24 +44,23 @@ class GuardRun:
             raise AssertionError(f"no item {check!r} ran; output:\n{self.output}")
         return outcome
 
-    def verdict_text(self, check: str) -> str:
-        """Summary, attempts and answers of the verdict recorded for ``check`` (passes print nothing)."""
+    def recorded_verdict(self, check: str) -> dict[str, Any]:
+        """The verdict recorded (junit property) for the item whose node id ends with ``::check``."""
         for report in self.result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
             if report.nodeid.endswith(f"::{check}"):
                 for name, value in report.user_properties:
                     if name == "aurora_guard_verdict":
-                        verdict = json.loads(value)
-                        return "\n".join([verdict["summary"], *verdict["attempted"], *verdict["answered"]])
+                        return dict(json.loads(value))
         raise AssertionError(f"no verdict recorded for {check!r}; output:\n{self.output}")
+
+    def verdict_text(self, check: str) -> str:
+        """Summary, attempts and answers of the verdict recorded for ``check`` (passes print nothing)."""
+        verdict = self.recorded_verdict(check)
+        return "\n".join([verdict["summary"], *verdict["attempted"], *verdict["answered"]])
 
     def remedy_of(self, check: str) -> str:
         """The 'change:' advice recorded for ``check``."""
-        for report in self.result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
-            if report.nodeid.endswith(f"::{check}"):
-                for name, value in report.user_properties:
-                    if name == "aurora_guard_verdict":
-                        return str(json.loads(value)["remedy"] or "")
-        raise AssertionError(f"no verdict recorded for {check!r}; output:\n{self.output}")
+        return str(self.recorded_verdict(check)["remedy"] or "")
 
     def outcomes(self) -> dict[str, str]:
         names = {
