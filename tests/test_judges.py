@@ -13,6 +13,7 @@ import pytest
 from pytest_aurora_guard.checks import (
     CHECKS,
     Outcome,
+    Verdict,
     judge_accepted_suites,
     judge_certificate_trusted,
     judge_driver_below_floor,
@@ -283,6 +284,13 @@ class TestDriverPlaintext:
         verdict = judge_driver_plaintext(Recorded(plaintext_driver=driver(DriverKind.REFUSED_FOR_TRANSPORT)), None)
         assert verdict.outcome is Outcome.PASSED
         assert verdict.answered == ("recorded driver answer",)
+
+    def test_a_refusal_for_transport_passes_with_the_whole_verdict_citing_the_attempt(self):
+        verdict = judge_driver_plaintext(Recorded(plaintext_driver=driver(DriverKind.REFUSED_FOR_TRANSPORT)), None)
+        assert verdict == Verdict(
+            check="driver_plaintext_refused", endpoint="postgresql://db.example.test:5432", outcome=Outcome.PASSED,
+            summary="the driver's unencrypted connection was refused for being unencrypted",
+            attempted=("driver attempt (REFUSED_FOR_TRANSPORT)",), answered=("recorded driver answer",))
 
     @pytest.mark.parametrize("kind", [DriverKind.REACHED_AUTHENTICATION, DriverKind.CONNECTED])
     def test_reaching_authentication_or_a_session_fails(self, kind):
