@@ -10,31 +10,32 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import pytest
 
-from .catalog import ENDPOINT_CHECKS, WAIVABLE_CHECKS
+from .catalog import CLUSTER_CHECKS, ENDPOINT_CHECKS, WAIVABLE_CHECKS
 from .control_plane import plugin as cluster_plugin
 from .drift import plugin as drift_plugin
 from .errors import AwsApiError, ConfigurationError
-from .settings import config as opts
-from .settings.config import GuardSettings, build_settings, parse_endpoint_budget, parse_min_tls, parse_timeout
-from .settings.credentials import DbSecret, Secret
-from .settings.endpoints import Endpoint, parse_endpoint
-from .settings.spelling import check_spelling
-from .tls.allowlist import CipherAllowlist
+from .settings import options as opts
+from .settings.spelling import ENV_PREFIX, INI_PREFIX, check_spelling
 
 if TYPE_CHECKING:
     from . import session
     from .evidence.waivers import WaiverBook
     from .probe import EndpointProbe
+    from .settings.config import GuardSettings
+    from .settings.credentials import DbSecret, Secret
+    from .settings.endpoints import Endpoint
+    from .tls.allowlist import CipherAllowlist
     from .tls.surface import TlsSurface
 
-SETTINGS_KEY = pytest.StashKey[GuardSettings]()
+# Set when nothing configures the gate: the settings are then built only if a fixture asks for them.
+SETTINGS_KEY = pytest.StashKey["GuardSettings"]()
+INERT_KEY = pytest.StashKey[bool]()
 
 
 def _cli(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -49,9 +50,38 @@ def _cli(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
+# The command-line converters import the parsers when an option is given, so that registering the
+# options (every pytest run) does not import the TLS tables, the endpoint grammar or the secrets code.
+
 def _endpoint_text(text: str) -> str:
+    from .settings.endpoints import parse_endpoint
+
     parse_endpoint(text)  # validate now; combine with --aurora-engine later
     return text
+
+
+def _min_tls_label(text: str) -> str:
+    from .settings.config import parse_min_tls
+
+    return parse_min_tls(text).label
+
+
+def _timeout(text: str) -> float:
+    from .settings.config import parse_timeout
+
+    return parse_timeout(text)
+
+
+def _endpoint_budget(text: str) -> float:
+    from .settings.config import parse_endpoint_budget
+
+    return parse_endpoint_budget(text)
+
+
+def _secret(text: str) -> Secret:
+    from .settings.credentials import Secret
+
+    return Secret(text)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,13 +92,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
     add(opts.ENDPOINT, action="append", default=[], type=_cli(_endpoint_text), metavar="ENDPOINT")
     add(opts.ENGINE, default=None, choices=["postgresql", "mysql"])
-    add(opts.MIN_TLS, default=None, type=_cli(lambda t: parse_min_tls(t).label), metavar="VERSION")
+    add(opts.MIN_TLS, default=None, type=_cli(_min_tls_label), metavar="VERSION")
     add(opts.ALLOWLIST, default=None, metavar="SUITES|FILE")
-    add(opts.TIMEOUT, default=None, type=_cli(parse_timeout), metavar="SECONDS")
-    add(opts.ENDPOINT_BUDGET, default=None, type=_cli(parse_endpoint_budget), metavar="SECONDS")
+    add(opts.TIMEOUT, default=None, type=_cli(_timeout), metavar="SECONDS")
+    add(opts.ENDPOINT_BUDGET, default=None, type=_cli(_endpoint_budget), metavar="SECONDS")
     add(opts.USER, default=None)
     add(opts.DBNAME, default=None)
-    add(opts.PASSWORD, default=None, type=Secret, metavar="PASSWORD")
+    add(opts.PASSWORD, default=None, type=_secret, metavar="PASSWORD")
     add(opts.CA_BUNDLE, default=None, metavar="PEM")
     add(opts.REQUIRE, action="store_const", const=True, default=None)
     add(opts.PROXY_CA_BUNDLE, default=None, metavar="PEM")
@@ -109,16 +139,53 @@ def _ini_is_known(config: pytest.Config, name: str) -> bool:
     return True
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _register_markers(config: pytest.Config) -> None:
+    """Every marker of the plugin, gate or not, so ``--strict-markers`` accepts them in users' own tests."""
     config.addinivalue_line("markers", "aurora_guard: a transport-security check of pytest-aurora-guard")
     for name, description in ENDPOINT_CHECKS.items():
         config.addinivalue_line("markers", f"aurora_{name}: aurora-guard check: {description}")
+    for name, description in CLUSTER_CHECKS.items():
+        config.addinivalue_line("markers", f"aurora_{name}: aurora-guard cluster check: {description}")
+    config.addinivalue_line("markers",
+                            f"{drift_plugin.MARKER}: aurora-guard check that {drift_plugin.CHECK_DESCRIPTION}")
+
+
+def nothing_configured(options: Mapping[str, object], environ: Mapping[str, str], ini_keys: Iterable[str]) -> bool:
+    """No setting of ours given anywhere: no option off its default, no ``AURORA_GUARD_*`` variable, no
+    ``aurora_*`` ini key. Such a run is inert and pays for nothing else (every pytest run in a project
+    that installs us comes through here). Anything given, even a value that turns nothing on, takes
+    the full path, where it is validated."""
+    if any(options.get(spec.dest) not in (None, [], False) for spec in opts.OPTION_SPECS if spec.flag):
+        return False
+    if any(name.upper().startswith(ENV_PREFIX) for name in environ):
+        return False
+    return not any(name.lower().startswith(INI_PREFIX) for name in ini_keys)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _register_markers(config)
+    ini_values = _ini_values(config)
+    try:
+        check_spelling(os.environ, ini_values, lambda name: _ini_is_known(config, name),
+                       str(config.inipath) if config.inipath else None)
+    except ConfigurationError as exc:
+        raise pytest.UsageError(f"aurora-guard: {exc}") from None
+    options = {spec.dest: config.getoption(spec.dest, None) for spec in opts.OPTION_SPECS if spec.flag}
+    if nothing_configured(options, os.environ, ini_values):
+        config.stash[INERT_KEY] = True
+        return
+    _configure_gate(config)
+
+
+def _configure_gate(config: pytest.Config) -> None:
+    from .settings.config import build_settings
+
     waivers: Optional[WaiverBook] = None
     try:
-        check_spelling(os.environ, _ini_values(config), lambda name: _ini_is_known(config, name),
-                       str(config.inipath) if config.inipath else None)
         settings = build_settings(config, fetch_secret=_fetch_db_secret)
         if settings.waivers_path is not None:
+            from datetime import datetime, timezone
+
             from .evidence.waivers import WaiverBook, load_waivers
 
             today = datetime.now(timezone.utc).date()
@@ -155,6 +222,8 @@ def _fetch_db_secret(secret_id: str) -> DbSecret:
 
 def pytest_report_header(config: pytest.Config) -> Optional[str]:
     """Said whenever the plugin is installed, so a log reader sees a gate that did not run."""
+    if config.stash.get(INERT_KEY, False):
+        return "aurora-guard: inactive (no endpoint configured); --aurora-require makes that a usage error"
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is None or settings.active:
         return None  # the session's own header lines describe the endpoints
@@ -174,7 +243,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 # -- fixtures for users' own checks --------------------------------------------------------------
 
 def _settings(config: pytest.Config) -> GuardSettings:
-    return config.stash[SETTINGS_KEY]
+    """The settings; an inert run builds them (all defaults) only when a fixture or test asks."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        from .settings.config import build_settings
+
+        settings = config.stash[SETTINGS_KEY] = build_settings(config)
+    return settings
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Optional
 
 from .checks import Outcome, Verdict, WaiverStatus
-from .settings.config import OPTION_SPECS, REQUIRE, GuardSettings
+from .settings.config import GuardSettings
+from .settings.options import OPTION_SPECS, REQUIRE
 
 WIDTH = 120  # the project's line length: CI logs are read in a browser, not a pager
 

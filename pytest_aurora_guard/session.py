@@ -23,6 +23,7 @@ from .control_plane.gate import ClusterPlan
 from .control_plane.targets import expand_all
 from .coverage import PlannedGate, required_mode_failure, unjudged, why_not_judged
 from .drift import plugin as drift_plugin
+from .drift.session import DriftPlugin
 from .evidence.document import Decision, Promotion, build_report, decide, dump, write_atomically
 from .evidence.facts import facts_for
 from .evidence.markdown import render_markdown
@@ -69,7 +70,7 @@ class EvidencePlugin:
         return decide(self.book.records, unjudged=len(required.missing) if required is not None else 0)
 
     def sarif_sources(self) -> SarifSources:
-        drift: Optional[drift_plugin.DriftPlugin] = self.config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
+        drift: Optional[DriftPlugin] = self.config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
         gate = drift.gate.settings if drift is not None else None
         baselines = {t.label: gate.baseline_file(t) for t in gate.targets} if gate is not None else {}
         return locate_sources(self.config.rootpath, self.config.inipath, baselines)
@@ -127,7 +128,7 @@ class RequiredMode:
             self.judged.add(report.nodeid)
 
     def _plan(self) -> PlannedGate:
-        drift: Optional[drift_plugin.DriftPlugin] = self.config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
+        drift: Optional[DriftPlugin] = self.config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
         settings = self.settings
         return PlannedGate(
             collector_prefix=COLLECTOR_PREFIX, endpoints=tuple(settings.endpoints),
@@ -167,7 +168,7 @@ class RequiredMode:
 def write_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """One table: a row per endpoint and a row per engine-default baseline, then the decision line."""
     guard: Optional[GuardSession] = config.pluginmanager.getplugin("aurora-guard-session")
-    drift: Optional[drift_plugin.DriftPlugin] = config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
+    drift: Optional[DriftPlugin] = config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
     verdicts = guard.verdicts.values() if guard is not None else ()
     baselines = [(r.label, r.outcome, r.first_problem) for r in drift.results.values()] if drift is not None else []
     lines = summary_table(verdicts, baselines)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aurora_guard.settings.config import OPTION_SPECS, OptionSpec
+from pytest_aurora_guard.settings.options import OPTION_SPECS, OptionSpec
 from pytest_aurora_guard.settings.spelling import known_environment_variables
 from tests.fake_rds import FAMILY, REGION, FakeRds
 from tests.support.servers_common import free_port

@@ -31,6 +31,15 @@ class TestInertWithoutEndpoints:
         pytester.makepyfile(test_project=PROJECT_TEST)
         run_guard().result.assert_outcomes(passed=1)
 
+    def test_the_settings_fixture_gives_the_defaults(self, run_guard, pytester):
+        pytester.makepyfile(test_custom="""
+            def test_defaults(aurora_settings, aurora_cipher_allowlist):
+                assert aurora_settings.endpoints == ()
+                assert aurora_settings.min_tls.label == "TLSv1.3"
+                assert aurora_cipher_allowlist.names() == ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]
+        """)
+        run_guard().result.assert_outcomes(passed=1)
+
     def test_tests_asking_for_an_endpoint_are_skipped_with_the_reason(self, run_guard, pytester):
         pytester.makepyfile(test_custom="def test_mine(aurora_endpoint):\n    assert aurora_endpoint\n")
         run = run_guard("-rs")
@@ -80,6 +89,8 @@ class TestItems:
 
             @pytest.mark.aurora_guard
             @pytest.mark.aurora_plaintext_refused
+            @pytest.mark.aurora_storage_encrypted
+            @pytest.mark.aurora_engine_defaults
             def test_marked():
                 pass
         """)

@@ -13,14 +13,12 @@ from typing import TYPE_CHECKING, Callable
 
 import pytest
 
-from ..aws.engine_defaults import default_region
-from ..catalog import CLUSTER_CHECKS
 from ..errors import ConfigurationError
-from ..settings import config as opts
-from ..settings.config import GuardSettings
+from ..settings import options as opts
 from ..settings.sources import resolve, split_list
 
 if TYPE_CHECKING:
+    from ..settings.config import GuardSettings
     from .gate import ClusterPlan
 
 REGIONS_KEY = pytest.StashKey[Sequence[str]]()
@@ -44,9 +42,7 @@ def add_options(parser: pytest.Parser, add: Callable[..., None]) -> None:
 
 
 def configure(config: pytest.Config, settings: GuardSettings) -> None:
-    """Register the markers; resolve the regions now, so a cluster gate without one is a usage error."""
-    for name, description in CLUSTER_CHECKS.items():
-        config.addinivalue_line("markers", f"aurora_{name}: aurora-guard cluster check: {description}")
+    """Resolve the regions now, so a cluster gate without one is a usage error (the markers are the entry point's)."""
     if not settings.cluster_gate:
         return
     raw = resolve(config, dest="aurora_aws_regions", flag="--aws-region", env="AURORA_GUARD_AWS_REGION",
@@ -56,6 +52,8 @@ def configure(config: pytest.Config, settings: GuardSettings) -> None:
     except ConfigurationError as exc:
         raise pytest.UsageError(f"aurora-guard: {exc}") from None
     if not regions:
+        from ..aws.engine_defaults import default_region  # botocore's profile reading, only for a cluster gate
+
         region = default_region()
         regions = [region] if region else []
     if not regions:

@@ -2,19 +2,18 @@
 
 A pipeline that sets ``AURORA_GUARD_ENDPOINTS`` (plural) or an ini key ``aurora_endpoint`` would
 otherwise run no check and exit 0. Every ``AURORA_GUARD_*`` variable and every ``aurora_*`` ini
-key is therefore checked against the settings the plugin knows (``config.OPTION_SPECS`` and the
+key is therefore checked against the settings the plugin knows (``options.OPTION_SPECS`` and the
 ini keys registered with pytest), with a did-you-mean; a known one that is set but empty is an
 error too, because an empty allowlist or endpoint list must never silently mean "the default".
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterable, Mapping
 from typing import Callable, Optional
 
 from ..errors import ConfigurationError
-from .config import OPTION_SPECS
+from .options import OPTION_SPECS
 
 ENV_PREFIX = "AURORA_GUARD_"
 INI_PREFIX = "aurora_"
@@ -26,6 +25,8 @@ def known_environment_variables() -> frozenset[str]:
 
 def did_you_mean(name: str, known: Collection[str], *, list_known: bool = True) -> str:
     """``; did you mean X?`` for the closest known name, else the whole list (or nothing)."""
+    import difflib  # only when a setting is misspelt: start-up of every pytest run stays light
+
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     if not close:
         # Case-insensitive second chance: "aurora_guard_endpoint" as an environment variable.
