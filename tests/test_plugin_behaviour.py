@@ -31,6 +31,12 @@ class TestInertWithoutEndpoints:
         pytester.makepyfile(test_project=PROJECT_TEST)
         run_guard().result.assert_outcomes(passed=1)
 
+    def test_an_ini_key_given_with_dash_o_activates_the_guard(self, run_guard):
+        port = free_port()
+        run = run_guard("-o", f"aurora_endpoints=postgresql://127.0.0.1:{port}", "--collect-only")
+        assert f"aurora-guard: endpoints postgresql://127.0.0.1:{port}" in run.output
+        assert "inactive" not in run.output
+
     def test_the_settings_fixture_gives_the_defaults(self, run_guard, pytester):
         pytester.makepyfile(test_custom="""
             def test_defaults(aurora_settings, aurora_cipher_allowlist):
