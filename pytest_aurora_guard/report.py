@@ -1,14 +1,16 @@
-"""Rendering verdicts for people: the failure text in a CI log and the per-endpoint summary."""
+"""Rendering verdicts for people: the failure text in a CI log and the closing summary grid."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Optional
 
 from .checks import Outcome, Verdict, WaiverStatus
+from .evidence.records import ItemKind, ItemRecord
 from .settings.config import GuardSettings
 from .settings.options import OPTION_SPECS, REQUIRE
 
@@ -152,31 +154,71 @@ def nothing_to_gate(inipath: Optional[Path]) -> str:
             "where pytest runs.")
 
 
-def summary_table(verdicts: Iterable[Verdict], baselines: Iterable[tuple[str, str, str]] = ()) -> list[str]:
-    """One row per endpoint (counts per outcome, first problem) and one per engine-default baseline.
+# One word per cell, no glyph and no colour needed: CI logs are not always UTF-8, and NO_COLOR
+# readers see no red. "error" is what pytest calls an inconclusive item.
+STATE_WORDS = {Outcome.PASSED: "passed", Outcome.FAILED: "FAILED", Outcome.INCONCLUSIVE: "error",
+               Outcome.WAIVED: "WAIVED"}
+NOT_APPLICABLE = "-"  # the check does not apply to that endpoint (another engine, no credentials)
+GRID_WIDTH = 80  # the grid fits the narrowest CI log; wider, its rows would wrap and no column lines up
+_GAP = "  "
+_CELL = max(len(word) for word in STATE_WORDS.values())
 
-    ``baselines`` holds (``region/family``, ``passed``/``failed``/``error``, first problem line).
-    A ``waived`` column appears only when a waiver applied, so the usual table keeps its shape.
-    """
-    rows: dict[str, list[Verdict]] = {}
-    for verdict in verdicts:
-        rows.setdefault(verdict.endpoint, []).append(verdict)
-    outcomes = [Outcome.PASSED, Outcome.FAILED, Outcome.INCONCLUSIVE]
-    if any(v.outcome is Outcome.WAIVED for items in rows.values() for v in items):
-        outcomes.append(Outcome.WAIVED)
-    table = [("endpoint", *(o.value for o in outcomes), "first problem")]
-    for endpoint, items in rows.items():
-        problems = [v for v in items if v.outcome in (Outcome.FAILED, Outcome.INCONCLUSIVE)]
-        first = f"{problems[0].check}: {problems[0].summary}" if problems else "-"
-        table.append((endpoint, *(str(sum(v.outcome is o for v in items)) for o in outcomes), first))
-    for label, outcome, first in baselines:
-        counts = {Outcome.PASSED: outcome == "passed", Outcome.FAILED: outcome == "failed",
-                  Outcome.INCONCLUSIVE: outcome == "error"}
-        table.append((f"engine defaults {label}", *(str(int(counts.get(o, False))) for o in outcomes), first))
-    if len(table) == 1:
+
+def summary_lines(records: Sequence[ItemRecord]) -> list[str]:
+    """The run at a glance, in the Markdown report's names and order: a grid of endpoint controls
+    (rows) by endpoints (columns), a line per engine-default baseline, a grid of cluster controls by
+    clusters; each grid followed by the first problem of every column that has one (the grid says
+    which control, the problem says why). Empty when nothing was judged."""
+    numbers = itertools.count(1)  # one numbering for every legend of the run: [3] means one thing
+    lines = _grid("control", [r for r in records if r.kind is ItemKind.ENDPOINT_CHECK], numbers)
+    baselines = [r for r in records if r.kind is ItemKind.ENGINE_DEFAULTS]
+    left = max((len(r.verdict.endpoint) for r in baselines), default=0)
+    for record in baselines:  # one baseline, one line: its state, and why when it blocks
+        cells = (record.verdict.endpoint.ljust(left), STATE_WORDS[record.verdict.outcome].ljust(_CELL),
+                 record.verdict.summary if record.blocking else "")
+        lines.append(_clipped(_GAP.join(cells).rstrip()))
+    lines += _grid("cluster control", [r for r in records if r.kind is ItemKind.CLUSTER_CHECK], numbers)
+    return lines
+
+
+def _grid(corner: str, records: Sequence[ItemRecord], numbers: Iterator[int]) -> list[str]:
+    """Rows are controls, columns their endpoints (or clusters). Columns are headed by their label
+    when the grid then fits GRID_WIDTH, else by a number with a legend above; a grid with more
+    columns than fit is cut into blocks of columns, each repeating the control names."""
+    if not records:
         return []
-    last = len(table[0]) - 1
-    table = [(*row[:last], row[last] if len(row[last]) <= 90 else row[last][:87] + "...") for row in table]
-    widths = [max(len(row[i]) for row in table) for i in range(last)]
-    return ["  ".join(cell.ljust(widths[i]) if i < last else cell for i, cell in enumerate(row)).rstrip()
-            for row in table]
+    columns = list(dict.fromkeys(r.verdict.endpoint for r in records))
+    controls = list(dict.fromkeys(r.control for r in records))
+    state = {(r.control, r.verdict.endpoint): STATE_WORDS[r.verdict.outcome] for r in records}
+    left = max(len(corner), *(len(control) for control in controls))
+    if left + sum(len(_GAP) + max(len(label), _CELL) for label in columns) <= GRID_WIDTH:
+        heads, lines = columns, []
+    else:
+        heads = [f"[{next(numbers)}]" for _ in columns]
+        lines = [f"{head} {label}" for head, label in zip(heads, columns)]
+    widths = [max(len(head), _CELL) for head in heads]
+    blocks: list[list[int]] = [[]]
+    used = left
+    for column, width in enumerate(widths):
+        if blocks[-1] and used + len(_GAP) + width > GRID_WIDTH:
+            blocks.append([])
+            used = left
+        blocks[-1].append(column)
+        used += len(_GAP) + width
+    for block in blocks:
+        rows = [(corner, *(heads[i] for i in block))]
+        rows += [(control, *(state.get((control, columns[i]), NOT_APPLICABLE) for i in block)) for control in controls]
+        lines += [_GAP.join([row[0].ljust(left), *(cell.ljust(widths[i]) for i, cell in zip(block, row[1:]))]).rstrip()
+                  for row in rows]
+    problems: dict[str, list[str]] = {}  # the same first problem of several columns is said once
+    for head, label in zip(heads, columns):
+        first = next((r for r in records if r.verdict.endpoint == label and r.blocking), None)
+        if first is not None:
+            problems.setdefault(f"{first.control}: {first.verdict.summary}", []).append(head)
+    lines += [_clipped(f"first problem of {', '.join(where)}: {problem}") for problem, where in problems.items()]
+    return lines
+
+
+def _clipped(line: str) -> str:
+    """One line of at most WIDTH: the whole text is in the verdict's own section above."""
+    return line if len(line) <= WIDTH else line[:WIDTH - 3] + "..."

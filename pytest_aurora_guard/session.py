@@ -31,7 +31,7 @@ from .evidence.records import DRIFT_CHECK, FACTS_PROPERTY, VERDICT_PROPERTY, WAI
 from .evidence.sarif import SarifSources, build_sarif, locate_sources
 from .evidence.waivers import UnusedWaiver, WaiverBook
 from .probe import ProbeRun
-from .report import header_lines, render_unreachable, render_verdict, summary_table
+from .report import header_lines, render_unreachable, render_verdict, summary_lines
 from .settings.config import GuardSettings
 from .settings.endpoints import Endpoint
 from .tls.versions import TlsVersion
@@ -166,26 +166,24 @@ class RequiredMode:
 
 
 def write_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """One table: a row per endpoint and a row per engine-default baseline, then the decision line."""
-    guard: Optional[GuardSession] = config.pluginmanager.getplugin("aurora-guard-session")
-    drift: Optional[DriftPlugin] = config.pluginmanager.getplugin(drift_plugin.PLUGIN_NAME)
-    verdicts = guard.verdicts.values() if guard is not None else ()
-    baselines = [(r.label, r.outcome, r.first_problem) for r in drift.results.values()] if drift is not None else []
-    lines = summary_table(verdicts, baselines)
+    """The summary grid, the clusters' facts, the waivers, then the decision line."""
+    evidence: Optional[EvidencePlugin] = config.pluginmanager.getplugin("aurora-guard-evidence")
+    if evidence is None:  # an xdist worker: the controller sees every report and writes the summary
+        return
+    lines = summary_lines(evidence.book.records)
     if lines:
         terminalreporter.write_sep("=", "aurora-guard summary")
     for line in lines:
         terminalreporter.write_line(line)
+    guard: Optional[GuardSession] = config.pluginmanager.getplugin("aurora-guard-session")
     if guard is not None:
         for line in cluster_plugin.summary_lines(guard.clusters):
             terminalreporter.write_line(line)
-    evidence: Optional[EvidencePlugin] = config.pluginmanager.getplugin("aurora-guard-evidence")
-    if evidence is not None:
-        for line in evidence.waiver_lines():
-            terminalreporter.write_line(line, yellow=True)
-        decision = evidence.decision()
-        terminalreporter.write_line(decision.line(), bold=True, red=decision.promotion is Promotion.BLOCKED,
-                                    green=decision.promotion is Promotion.ALLOWED)
+    for line in evidence.waiver_lines():
+        terminalreporter.write_line(line, yellow=True)
+    decision = evidence.decision()
+    terminalreporter.write_line(decision.line(), bold=True, red=decision.promotion is Promotion.BLOCKED,
+                                green=decision.promotion is Promotion.ALLOWED)
 
 
 class AuroraEndpointCollector(pytest.Collector):
@@ -278,13 +276,12 @@ class ClusterCollector(pytest.Collector):
 
 
 class GuardSession:
-    """Per-run state while endpoints are configured: one probe per endpoint, verdicts seen."""
+    """Per-run state while endpoints are configured: one probe per endpoint."""
 
     def __init__(self, config: pytest.Config, settings: GuardSettings, waivers: Optional[WaiverBook]) -> None:
         self.config, self.settings, self.waivers = config, settings, waivers
         self._run: Optional[ProbeRun] = None
         self._prefetched = False
-        self.verdicts: dict[str, Verdict] = {}
         self._unreachable_first: dict[Endpoint, str] = {}
         self.clusters = ClusterPlan()
         self.targets: list[Endpoint] = []
@@ -373,12 +370,6 @@ class GuardSession:
                 for endpoint, observations in item.check.needs.items():
                     want(endpoint, observations)
         return wanted
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for name, value in report.user_properties:
-            if name == VERDICT_PROPERTY:
-                verdict = Verdict.from_dict(json.loads(str(value)))
-                self.verdicts[report.nodeid] = verdict
 
     def pytest_unconfigure(self) -> None:
         if self._run is not None:

@@ -110,6 +110,21 @@ class TestWeakCluster:
     def test_the_wire_agrees_with_the_group_so_the_cross_check_passes(self, run):
         assert by_node(run)["aurora-guard[weak-pg]::config_matches_wire[weak-pg-1]"] == "passed"
 
+    def test_the_summary_has_a_grid_of_the_cluster_controls_after_the_endpoints_grid(self, run):
+        run.result.stdout.re_match_lines([
+            r"\[1\] weak-pg/writer \(postgresql://weak-pg\.cluster-.*",
+            r"\[4\] weak-pg/proxy weak-pg-proxy .*",
+            r"control\s+\[1\]\s+\[2\]\s+\[3\]\s+\[4\]",
+            r"tls_version_refused\[TLSv1\.2\]\s+FAILED\s+FAILED\s+FAILED\s+FAILED",
+            r"first problem of \[1\], \[2\], \[3\], \[4\]: tls_version_refused\[TLSv1\.2\]: TLSv1\.2 accepted.*",
+            r"\[5\] cluster weak-pg \(aurora-postgresql 15\.4, us-east-1\)",
+            r"cluster control\s+\[5\]",
+            r"parameters_enforce_tls\[rds\.force_ssl\]\s+FAILED",
+            r"config_matches_wire\[weak-pg-1\]\s+passed",
+            r"first problem of \[5\]: parameters_enforce_tls\[rds\.force_ssl\]: rds\.force_ssl=0.*",
+            r"aurora-guard clusters \(\d+ RDS API call\(s\)\):",
+        ])
+
 
 class TestPendingRebootReader:
     @pytest.fixture

@@ -327,8 +327,8 @@ class TestDriftNeverSilent:
         result.stdout.fnmatch_lines([
             "collected 1 item",
             "*aurora-guard summary*",
-            "endpoint*passed*failed*inconclusive*first problem",
-            f"engine defaults {REGION}/{FAMILY}  1 * 0 * 0 * -",
+            f"engine defaults {REGION}/{FAMILY}  passed",
+            "aurora-guard: promotion ALLOWED (1 passed)",
         ])
 
     def test_an_aws_error_is_printed_once(self, pytester, recorded):

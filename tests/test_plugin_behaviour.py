@@ -123,14 +123,19 @@ class TestOutput:
         assert f"aurora-guard: endpoints postgresql://127.0.0.1:{port}" in run.output
         assert "TLS floor TLSv1.3; cipher allowlist 2 suites from default" in run.output
 
-    def test_the_summary_has_one_row_per_endpoint(self, run_guard, pg_hardened, pg_in_between, ca_bundle):
+    def test_the_summary_is_a_grid_of_controls_by_endpoints_with_one_word_each(self, run_guard, pg_hardened,
+                                                                               pg_in_between, ca_bundle):
         run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-endpoint={pg_in_between.endpoint}",
                         f"--aurora-ca-bundle={ca_bundle}")
         run.result.stdout.re_match_lines([
             r".*aurora-guard summary.*",
-            r"endpoint\s+passed\s+failed\s+inconclusive\s+first problem",
-            rf"{pg_hardened.endpoint}\s+9\s+0\s+0\s+-",
-            rf"{pg_in_between.endpoint}\s+7\s+2\s+0\s+tls_version_refused\[TLSv1.2\].*",
+            rf"\[1\] {pg_hardened.endpoint}",
+            rf"\[2\] {pg_in_between.endpoint}",
+            r"control\s+\[1\]\s+\[2\]",
+            r"plaintext_refused\s+passed\s+passed",
+            r"tls_version_refused\[TLSv1\.2\]\s+passed\s+FAILED",
+            r"first problem of \[2\]: tls_version_refused\[TLSv1\.2\]: TLSv1\.2 accepted.*",
+            r"aurora-guard: promotion BLOCKED \(2 failed, 16 passed\)",
         ])
 
     def test_a_failure_says_what_was_tried_answered_and_what_to_change(self, run_guard, pg_weak):

@@ -296,6 +296,19 @@ class TestWaivedRun:
             "*7 passed, 2 waived*",
         ])
 
+    def test_the_summary_grid_marks_the_waived_cells_and_names_no_first_problem(self, waived_run):
+        run, _ = waived_run
+        run.result.stdout.re_match_lines([
+            r".*aurora-guard summary.*",
+            r"control\s+postgresql://127\.0\.0\.1:\d+",
+            r"tls_version_refused\[TLSv1\.1\]\s+passed",
+            r"tls_version_refused\[TLSv1\.2\]\s+WAIVED",
+            r"accepted_suites_allowed\s+WAIVED",
+            r"certificate_trusted\s+passed",
+            r"aurora-guard: WAIVED until .*",
+        ])
+        assert "first problem" not in run.output
+
     def test_the_report_keeps_the_failure_as_waived_with_its_waivers(self, waived_run):
         _, report = waived_run
         items = items_by_name(report_of(report))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
@@ -167,7 +166,6 @@ class DriftPlugin:
 
     def __init__(self, gate: DriftGate, allowlist: AllowlistLike, *, is_worker: bool) -> None:
         self.gate, self.allowlist, self.is_worker = gate, allowlist, is_worker
-        self.results: dict[str, BaselineResult] = {}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
@@ -186,15 +184,6 @@ class DriftPlugin:
                 if name == UPDATE_PROPERTY:
                     return "passed", "U", str(value).upper()
         return None
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if not report.nodeid.startswith(f"{COLLECTOR_NAME}::"):
-            return
-        label = report.nodeid.split("::", 1)[1]
-        if report.failed or (report.when == "call" and label not in self.results):
-            first = str(report.longrepr).strip().splitlines()[0] if report.failed and report.longrepr else "-"
-            outcome = "error" if report.when != "call" else ("failed" if report.failed else "passed")
-            self.results[label] = BaselineResult(label, outcome, first)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         settings = self.gate.settings
@@ -219,15 +208,6 @@ class DriftPlugin:
                                                 or "not in the cipher allowlist" in line)
         if any(record.changed for record in self.gate.updates.values()):
             terminalreporter.write_line("Review with: git diff " + _relative(settings.baseline_dir, root))
-
-
-@dataclass(frozen=True)
-class BaselineResult:
-    """One row of the aurora-guard summary for a baseline: its outcome and first line of problem."""
-
-    label: str
-    outcome: str  # "passed", "failed" or "error"
-    first_problem: str
 
 
 def _relative(path: Path, root: Path) -> str:

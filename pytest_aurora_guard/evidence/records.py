@@ -42,6 +42,13 @@ class ItemRecord:
         return name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else None
 
     @property
+    def control(self) -> str:
+        """The control as every report names it (the Markdown table's row, the terminal grid's):
+        ``tls_version_refused[TLSv1.2]``, ``parameters_enforce_tls[rds.force_ssl]``."""
+        check = self.verdict.check.split("[", 1)[0]
+        return f"{check}[{self.parameter}]" if self.parameter else check
+
+    @property
     def blocking(self) -> bool:
         """Failed or inconclusive: a waived failure is reported but does not block."""
         return self.verdict.outcome in (Outcome.FAILED, Outcome.INCONCLUSIVE)
