@@ -344,8 +344,9 @@ def _mysql_plaintext_by_server_rule(probe: Observations, make: _Verdicts, eviden
     settings = probe.settings
     refused_by: Optional[str] = None
     if settings.canary_user:
-        canary = driver if driver is not None else probe.driver_plaintext()
-        if driver is None:
+        canary = driver
+        if canary is None:  # the plaintext check's rule: the canary's attempt is not cited yet
+            canary = probe.driver_plaintext()
             evidence.add(canary.attempted, canary.answered)
         if canary.kind in (DriverKind.CONNECTED, DriverKind.REACHED_AUTHENTICATION):
             return make.failed("the canary account logged in without TLS", *evidence.pair, remedy)
