@@ -675,7 +675,7 @@ def judge_driver_verified(probe: Observations, _: Optional[TlsVersion]) -> Verdi
     if session.version < floor:
         return make.failed(f"the server reports {session.version.label}, below the floor {floor.label}",
                            attempted, answered, _floor_remedy(probe))
-    suite = _lookup(session.cipher_name or "")
+    suite = _lookup(session.cipher_name) if session.cipher_name else None  # no name: no suite to allow
     if suite is None or suite.code not in allowlist:
         return make.failed(f"the server reports cipher {session.cipher_name}, not in the allowlist",
                            attempted, answered, _suite_remedy(probe, (session.version,)))

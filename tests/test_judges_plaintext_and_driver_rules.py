@@ -7,11 +7,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional, Protocol
 
-from pytest_aurora_guard.checks import Outcome, Verdict, judge_plaintext_refused
+import pytest
+
+from pytest_aurora_guard.checks import (
+    Outcome,
+    Verdict,
+    judge_driver_below_floor,
+    judge_driver_plaintext,
+    judge_driver_verified,
+    judge_plaintext_refused,
+)
+from pytest_aurora_guard.engines.postgresql import REMEDIES as POSTGRES_REMEDIES
 from pytest_aurora_guard.errors import ProbeError
-from pytest_aurora_guard.findings import DriverAttempt, DriverKind, PlaintextFinding, PlaintextKind
+from pytest_aurora_guard.findings import DriverAttempt, DriverKind, PlaintextFinding, PlaintextKind, SessionTls
 from pytest_aurora_guard.settings.config import GuardSettings
-from tests.recorded import MYSQL, PG, Recorded, contrast, driver, identity, plaintext, with_credentials
+from pytest_aurora_guard.tls.surface import VersionStatus
+from pytest_aurora_guard.tls.versions import TlsVersion
+from tests.recorded import (
+    MYSQL,
+    PG,
+    Recorded,
+    contrast,
+    driver,
+    identity,
+    plaintext,
+    surface,
+    with_credentials,
+)
 from tests.test_judges import ACCESS_DENIED, FORCE_SSL_OFF, FORCE_SSL_ON, GOOD_SESSION, REFUSED, RST_OFF, four_refusals
 
 NETWORK_REMEDY = ("check that the endpoint, port and engine are right and that this runner can reach it "
@@ -19,6 +41,8 @@ NETWORK_REMEDY = ("check that the endpoint, port and engine are right and that t
 POSTGRES_PLAINTEXT_REMEDY = ("set rds.force_ssl=1 in the DB cluster parameter group (self-managed PostgreSQL: "
                              "hostssl-only pg_hba.conf plus a 'hostnossl all all 0.0.0.0/0 reject' line)")
 MYSQL_PLAINTEXT_REMEDY = "set require_secure_transport=ON in the DB cluster parameter group"
+POSTGRES_FLOOR_REMEDY = ("set ssl_min_protocol_version=TLSv1.3 in the DB cluster parameter group (Aurora PostgreSQL "
+                         "11.20/12.15/13.11/14.8/15.3 or later for TLSv1.3)")
 CANARY = GuardSettings(canary_user="canary", canary_password="public")
 TLS_CONTRAST = ("the same StartupMessage over TLS", "AuthenticationSASL (SCRAM-SHA-256)")
 TLS_CONTRAST_REFUSED = ("the same StartupMessage over TLS", "FATAL 28000: no pg_hba.conf entry")
@@ -178,3 +202,135 @@ class TestPlaintextRefusedOnMysqlVerdicts:
         assert judge_plaintext_refused(Recorded(configured=MYSQL, plaintext_findings=(ACCESS_DENIED,)),
                                        None) == verdict(Outcome.INCONCLUSIVE, MYSQL_NO_EVIDENCE, cited(ACCESS_DENIED),
                                                         MYSQL_NO_EVIDENCE_REMEDY, endpoint=MYSQL.label)
+
+
+# -- driver_plaintext_refused --------------------------------------------------------------------------------
+
+class TestDriverPlaintextVerdicts:
+    def test_an_unclassified_answer_on_mysql_is_inconclusive_not_settled_by_the_server_rule(self):
+        attempt = driver(DriverKind.NOT_CONCLUSIVE)
+        assert judge_driver_plaintext(Recorded(configured=MYSQL, plaintext_driver=attempt), None) == verdict(
+            Outcome.INCONCLUSIVE, "the driver's unencrypted attempt ended unclassified: the answer cannot be "
+                                  "classified", cited(attempt), NETWORK_REMEDY,
+            check="driver_plaintext_refused", endpoint=MYSQL.label)
+
+
+# -- driver_below_floor_refused ------------------------------------------------------------------------------
+
+def below_floor(attempt: DriverAttempt, crafted_12: Optional[VersionStatus] = None) -> Verdict:
+    """The capped driver's verdict at the default TLS 1.3 floor (so capped at TLS 1.2), with the crafted
+    ClientHellos' answer at TLS 1.2 when given."""
+    surfaces = {TlsVersion.TLSv1_2: surface(TlsVersion.TLSv1_2, crafted_12, reason="crafted at TLSv1.2")
+                } if crafted_12 is not None else {}
+    return judge_driver_below_floor(Recorded(settings=GuardSettings(user="probe"), surfaces=surfaces,
+                                             capped_driver={TlsVersion.TLSv1_2: attempt}), None)
+
+
+CRAFTED_12 = ("crafted ClientHellos offering only TLSv1.2 (independent of the local driver)", "crafted at TLSv1.2")
+COULD_NOT = "the local driver could not offer TLSv1.2 at all (no evidence from it)"
+
+
+class TestDriverBelowFloorVerdicts:
+    def check(self, outcome: Outcome, summary: str, evidence: Sequence[tuple[str, str]],
+              remedy: Optional[str] = None) -> Verdict:
+        return verdict(outcome, summary, evidence, remedy, check="driver_below_floor_refused")
+
+    def test_a_floor_with_nothing_below_it_is_inconclusive_having_tried_nothing(self):
+        nothing_below = Recorded(settings=GuardSettings(user="probe", min_tls=TlsVersion.SSLv3))
+        assert judge_driver_below_floor(nothing_below, None) == self.check(
+            Outcome.INCONCLUSIVE, "there is no TLS version below the floor to try", [], "raise --aurora-min-tls")
+
+    def test_a_session_below_the_floor_fails_citing_the_capped_attempt(self):
+        attempt = driver(DriverKind.CONNECTED)
+        assert below_floor(attempt) == self.check(
+            Outcome.FAILED, "a driver connection capped at TLSv1.2 got a TLS session", cited(attempt),
+            POSTGRES_FLOOR_REMEDY)
+
+    def test_no_tls_at_all_fails_with_the_plaintext_advice(self):
+        attempt = driver(DriverKind.TLS_NOT_OFFERED)
+        assert below_floor(attempt) == self.check(Outcome.FAILED, "the server does not offer TLS", cited(attempt),
+                                                  POSTGRES_PLAINTEXT_REMEDY)
+
+    @pytest.mark.parametrize(("crafted", "outcome", "summary", "remedy"), [
+        (VersionStatus.ACCEPTED, Outcome.FAILED, f"{COULD_NOT}, but crafted ClientHellos show the server accepts "
+                                                 "TLSv1.2", POSTGRES_FLOOR_REMEDY),
+        (VersionStatus.REFUSED, Outcome.PASSED, f"{COULD_NOT}; crafted ClientHellos show the server refuses TLSv1.2",
+         None),
+        (VersionStatus.INCONCLUSIVE, Outcome.INCONCLUSIVE, f"{COULD_NOT}, and the crafted ClientHellos were not "
+                                                           "conclusive either", NETWORK_REMEDY),
+    ])
+    def test_a_local_limit_is_settled_by_the_crafted_hellos_citing_both(
+            self, crafted: VersionStatus, outcome: Outcome, summary: str, remedy: Optional[str]) -> None:
+        attempt = driver(DriverKind.LOCAL_LIMIT)
+        assert below_floor(attempt, crafted) == self.check(outcome, summary, [*cited(attempt), CRAFTED_12], remedy)
+
+    def test_an_unclassified_capped_attempt_is_inconclusive_with_the_network_advice(self):
+        attempt = driver(DriverKind.NOT_CONCLUSIVE)
+        assert below_floor(attempt) == self.check(
+            Outcome.INCONCLUSIVE, "the capped driver attempt ended unclassified: the answer cannot be classified",
+            cited(attempt), NETWORK_REMEDY)
+
+
+# -- driver_verified_session ---------------------------------------------------------------------------------
+
+def verified(kind: DriverKind, session: Optional[SessionTls] = None, floor: TlsVersion = TlsVersion.TLSv1_3) -> Verdict:
+    return judge_driver_verified(Recorded(settings=GuardSettings(user="probe", min_tls=floor),
+                                          verified_driver=driver(kind, session)), None)
+
+
+class TestDriverVerifiedVerdicts:
+    def check(self, outcome: Outcome, summary: str, remedy: Optional[str] = None, kind: str = "CONNECTED") -> Verdict:
+        return verdict(outcome, summary, [(f"driver attempt ({kind})", "recorded driver answer")], remedy,
+                       check="driver_verified_session")
+
+    def test_a_session_at_the_floor_with_an_allowlisted_suite_passes_citing_the_attempt(self):
+        assert verified(DriverKind.CONNECTED, GOOD_SESSION) == self.check(
+            Outcome.PASSED, "verified session at TLSv1.3 with TLS_AES_256_GCM_SHA384")
+
+    def test_a_certificate_that_did_not_verify_fails_asking_for_the_bundle_and_the_name(self):
+        assert verified(DriverKind.CERTIFICATE_REJECTED) == self.check(
+            Outcome.FAILED, "the server certificate did not verify",
+            "give the CA bundle that signs the endpoint's certificate with --aurora-ca-bundle (for RDS: "
+            "global-bundle.pem) and connect by the name on the certificate", "CERTIFICATE_REJECTED")
+
+    def test_a_refused_verified_connection_fails_asking_to_enable_the_floor(self):
+        assert verified(DriverKind.REFUSED_TLS) == self.check(
+            Outcome.FAILED, "a verified TLS connection was refused",
+            "enable TLSv1.3 on the server (Aurora: an engine version with TLSv1.3 support, and the TLS version "
+            "parameters allowing it), with at least one allowlisted suite", "REFUSED_TLS")
+
+    def test_no_tls_at_all_fails_with_the_plaintext_advice(self):
+        assert verified(DriverKind.TLS_NOT_OFFERED) == self.check(
+            Outcome.FAILED, "the server does not offer TLS: no verified session is possible",
+            POSTGRES_PLAINTEXT_REMEDY, "TLS_NOT_OFFERED")
+
+    def test_an_unclassified_failure_is_inconclusive_with_the_network_advice(self):
+        assert verified(DriverKind.NOT_CONCLUSIVE) == self.check(
+            Outcome.INCONCLUSIVE, "no verified session: the answer cannot be classified", NETWORK_REMEDY,
+            "NOT_CONCLUSIVE")
+
+    def test_rejected_credentials_are_inconclusive_citing_the_attempt(self):
+        assert verified(DriverKind.CREDENTIALS_REJECTED) == self.check(
+            Outcome.INCONCLUSIVE, "no verified session: the credentials were rejected",
+            "check --aurora-user and AURORA_GUARD_PASSWORD", "CREDENTIALS_REJECTED")
+
+    def test_a_session_the_server_reports_unencrypted_fails_with_the_plaintext_advice(self):
+        assert verified(DriverKind.CONNECTED, SessionTls(False, None, None)) == self.check(
+            Outcome.FAILED, "the server reports this session as unencrypted", POSTGRES_PLAINTEXT_REMEDY)
+
+    def test_a_session_below_the_floor_fails_with_the_floor_advice(self):
+        session = SessionTls(True, TlsVersion.TLSv1_2, "ECDHE-RSA-AES256-GCM-SHA384")
+        assert verified(DriverKind.CONNECTED, session) == self.check(
+            Outcome.FAILED, "the server reports TLSv1.2, below the floor TLSv1.3", POSTGRES_FLOOR_REMEDY)
+
+    def test_a_suite_outside_the_allowlist_fails_with_the_advice_for_its_version(self):
+        session = SessionTls(True, TlsVersion.TLSv1_3, "TLS_CHACHA20_POLY1305_SHA256")
+        assert verified(DriverKind.CONNECTED, session) == self.check(
+            Outcome.FAILED, "the server reports cipher TLS_CHACHA20_POLY1305_SHA256, not in the allowlist",
+            POSTGRES_REMEDIES.ciphers_tls13)
+
+    def test_an_encrypted_session_whose_suite_the_server_does_not_name_fails(self):
+        session = SessionTls(True, TlsVersion.TLSv1_2, None)
+        assert verified(DriverKind.CONNECTED, session, floor=TlsVersion.TLSv1_2) == self.check(
+            Outcome.FAILED, "the server reports cipher None, not in the allowlist",
+            POSTGRES_REMEDIES.ciphers_up_to_tls12)
