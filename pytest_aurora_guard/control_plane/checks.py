@@ -146,7 +146,7 @@ def _tls_parameters(engine: Engine, settings: GuardSettings) -> list[str]:
 
 
 def _major(version: Optional[str]) -> Optional[int]:
-    match = re.match(r"(\d+)", version or "")
+    match = re.match(r"(\d+)", version) if version else None
     return int(match.group(1)) if match else None
 
 
@@ -346,11 +346,13 @@ def judge_instance_ca(inventory: ClusterInventory, settings: GuardSettings, wher
                         f"CertificateDetails.ValidTill={till.isoformat() if till else '(not sent)'}")
         if instance.ca_identifier is None:
             missing.append(f"{ident}: RDS sent no CACertificateIdentifier")
-        elif instance.ca_identifier not in settings.allowed_cas:
-            failures.append(f"{ident} uses {instance.ca_identifier}, not one of {', '.join(settings.allowed_cas)}")
-        ca = cas.get(instance.ca_identifier or "")
-        if ca is not None and ca.valid_till is not None and ca.valid_till < limit:
-            failures.append(f"{ident}: its CA {ca.identifier} is valid only until {ca.valid_till.date()}")
+        else:
+            if instance.ca_identifier not in settings.allowed_cas:
+                failures.append(f"{ident} uses {instance.ca_identifier}, not one of "
+                                f"{', '.join(settings.allowed_cas)}")
+            ca = cas.get(instance.ca_identifier)
+            if ca is not None and ca.valid_till is not None and ca.valid_till < limit:
+                failures.append(f"{ident}: its CA {ca.identifier} is valid only until {ca.valid_till.date()}")
         if till is None:
             missing.append(f"{ident}: RDS sent no CertificateDetails.ValidTill")
         elif till < limit:
