@@ -98,10 +98,10 @@ def plan_cluster_checks(inventory: ClusterInventory, targets: Sequence[ClusterTa
     for target in targets:
         if target.role != "instance":
             continue
-        claims = group_claims(inventory, settings)
+        claims = group_claims(inventory)
         needs = {endpoint: _claim_needs(claims, settings) for endpoint in target.endpoints}
         plan.append(ClusterCheck("config_matches_wire", f"config_matches_wire[{target.name}]",
-                                 partial(judge_config_matches_wire, inventory, target, settings, where=where), needs))
+                                 partial(judge_config_matches_wire, inventory, target, where=where), needs))
     return plan
 
 
@@ -400,7 +400,7 @@ class GroupClaims:
     versions_claim: Optional[str]
 
 
-def group_claims(inventory: ClusterInventory, settings: GuardSettings) -> Optional[GroupClaims]:
+def group_claims(inventory: ClusterInventory) -> Optional[GroupClaims]:
     group = inventory.parameters
     if not isinstance(group, Fetched):
         return None
@@ -419,18 +419,20 @@ def group_claims(inventory: ClusterInventory, settings: GuardSettings) -> Option
         name = "ssl_min_protocol_version"
     else:
         secure = params.get("require_secure_transport")
-        if secure is not None and (secure.value or "").upper() in ("ON", "1"):
-            plaintext = f"require_secure_transport={secure.value}"
+        value = secure.value if secure is not None else None
+        if value is not None and value.upper() in ("ON", "1"):
+            plaintext = f"require_secure_transport={value}"
         version_param = params.get("tls_version")
         name = "tls_version"
     if version_param is not None and version_param.value:
         try:
             allowed = set(_versions_of(name, version_param.value))
         except ConfigurationError:
-            allowed = set()
-        if allowed:
-            refused = tuple(v for v in TlsVersion if v not in allowed)
-            versions_claim = f"{name}={version_param.value}"
+            pass  # an unreadable value claims no versions
+        else:
+            if allowed:
+                refused = tuple(v for v in TlsVersion if v not in allowed)
+                versions_claim = f"{name}={version_param.value}"
     return GroupClaims(plaintext, refused, versions_claim)
 
 
@@ -444,14 +446,14 @@ def _claim_needs(claims: Optional[GroupClaims], settings: GuardSettings) -> tupl
     return tuple(needs)
 
 
-def judge_config_matches_wire(inventory: ClusterInventory, target: ClusterTarget, settings: GuardSettings,
-                              probes: ProbeLookup, *, where: str) -> Verdict:
+def judge_config_matches_wire(inventory: ClusterInventory, target: ClusterTarget, probes: ProbeLookup, *,
+                              where: str) -> Verdict:
     make = _Make(f"config_matches_wire[{target.name}]", where)
     attempted = [f"the claims of {inventory.cluster.parameter_group!r} confronted with the probes of instance "
                  f"{target.name} ({', '.join(e.label for e in target.endpoints)})"]
     if isinstance(inventory.parameters, Unavailable):
         return make.unavailable(inventory.parameters, attempted)
-    claims = group_claims(inventory, settings)
+    claims = group_claims(inventory)
     assert claims is not None
     member = next((m for m in inventory.cluster.members if m.instance_id == target.instance_id), None)
     status = member.parameter_group_status if member is not None else None
