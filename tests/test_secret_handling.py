@@ -155,6 +155,42 @@ class TestDriverBoundary:
             assert isinstance(found, DriverFailure)
             assert found.unverified_transport, wrapper
 
+    def test_our_guard_is_recognised_however_deep_the_drivers_wrap_it(self):
+        guard = UnverifiedTransportError("refused to send the password: the connection is not TLS")
+        outer: BaseException = guard
+        for depth in range(20):
+            wrapper = RuntimeError(f"driver wrapper {depth}")
+            wrapper.__cause__ = outer
+            outer = wrapper
+
+        def fails() -> None:
+            raise outer
+
+        assert driver_call(fails, []) == DriverFailure(
+            "", "refused to send the password: the connection is not TLS", unverified_transport=True)
+
+    def test_our_guard_kept_as_original_exception_by_an_inner_wrapper_is_recognised(self):
+        inner = RuntimeError("PyMySQL wrapper")
+        inner.original_exception = UnverifiedTransportError(  # type: ignore[attr-defined]
+            "refused to send the password: the connection is not TLS")
+        outer = RuntimeError("framework wrapper")
+        outer.__cause__ = inner
+
+        def fails() -> None:
+            raise outer
+
+        assert driver_call(fails, []) == DriverFailure(
+            "", "refused to send the password: the connection is not TLS", unverified_transport=True)
+
+    def test_a_chain_that_loops_without_our_guard_is_an_ordinary_failure(self):
+        first, second = RuntimeError("first"), RuntimeError("second")
+        first.__cause__, second.__cause__ = second, first
+
+        def fails() -> None:
+            raise first
+
+        assert driver_call(fails, []) == DriverFailure("RuntimeError", "first")
+
     def test_any_other_failure_is_raised_as_a_driver_error_with_its_type(self):
         raised = raise_failure(DriverFailure("OperationalError", "timeout expired"), "psycopg could not connect")
         assert type(raised) is DriverError

@@ -133,11 +133,12 @@ def _failure(exc: BaseException, secrets: tuple[Optional[Secret], ...]) -> Drive
 
 def _unverified_cause(exc: BaseException) -> Optional[UnverifiedTransportError]:
     """Our guard's refusal, if a driver wrapped it in its own exception type."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        seen = getattr(seen, "original_exception", None) or seen.__cause__ or seen.__context__ if seen else None
-        if seen is None:
-            return None
-        if isinstance(seen, UnverifiedTransportError):
-            return seen
+    # A chain can loop (an exception raised while handling itself): stop at the first repeat.
+    walked: set[int] = set()
+    cause = getattr(exc, "original_exception", None) or exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in walked:
+        if isinstance(cause, UnverifiedTransportError):
+            return cause
+        walked.add(id(cause))
+        cause = getattr(cause, "original_exception", None) or cause.__cause__ or cause.__context__
     return None
