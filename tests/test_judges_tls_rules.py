@@ -4,13 +4,39 @@ accepted, the certificate trusted), mutation by mutation: the exact verdict each
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
-from pytest_aurora_guard.checks import Outcome, Verdict, judge_accepted_suites, judge_version_refused
-from pytest_aurora_guard.findings import HandshakeSeen
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from pytest_aurora_guard.checks import (
+    Outcome,
+    Verdict,
+    judge_accepted_suites,
+    judge_certificate_trusted,
+    judge_floor_accepted,
+    judge_negotiated_cipher,
+    judge_version_refused,
+)
+from pytest_aurora_guard.findings import HandshakeSeen, ModernHandshake, VersionHandshake
+from pytest_aurora_guard.settings.config import GuardSettings
+from pytest_aurora_guard.settings.endpoints import Endpoint, parse_endpoint
+from pytest_aurora_guard.tls.certificates import (
+    RDS_BUNDLE_HELP,
+    CertificateAccepted,
+    CertificateRejected,
+    HostKind,
+    PeerChain,
+    TrustStore,
+    WitnessOutcome,
+    assess_chain,
+)
+from pytest_aurora_guard.tls.handshake import HandshakeOutcome
 from pytest_aurora_guard.tls.surface import VersionStatus
 from pytest_aurora_guard.tls.versions import TlsVersion
-from tests.recorded import Recorded, completed, not_offered, refused, refused_surface, surface, unclear, witness
+from tests.recorded import PG, Recorded, completed, not_offered, refused, refused_surface, surface, unclear, witness
+from tests.support.pki import Issued, new_intermediate, new_leaf, new_root
 from tests.test_judges import ACCEPTED_12, hardened, version_recording
 
 V = TlsVersion
@@ -303,3 +329,218 @@ class TestAcceptedSuitesVerdicts:
             (*hardened_answered("OpenSSL at TLSv1.1: no answer within 3 s"),
              "TLSv1.2 without SNI: refused; every bundle at TLSv1.2 got alert 70 (protocol_version)",
              "OpenSSL at TLSv1.2 without SNI: no answer within 3 s"), NETWORK_REMEDY)
+
+
+# -- tls_floor_accepted and negotiated_cipher_allowed ---------------------------------------------------
+
+def enable_floor_remedy(floor: TlsVersion) -> str:
+    return (f"enable {floor.label} on the server (Aurora: an engine version with {floor.label} support, and the TLS "
+            "version parameters allowing it), with at least one allowlisted suite")
+
+
+def at_floor(floor: TlsVersion, outcome: HandshakeOutcome) -> Recorded:
+    return Recorded(settings=GuardSettings(min_tls=floor),
+                    floor_handshake=VersionHandshake("OpenSSL capped at the floor", floor, outcome))
+
+
+def floor_verdict(outcome: Outcome, summary: str, answered: str, remedy: Optional[str] = None) -> Verdict:
+    return Verdict(check="tls_floor_accepted", endpoint=ENDPOINT, outcome=outcome, summary=summary,
+                   attempted=("OpenSSL capped at the floor",), answered=(answered,), remedy=remedy)
+
+
+class TestFloorAcceptedVerdicts:
+    def test_passes_on_a_handshake_at_the_floor_naming_the_suite(self):
+        verdict = judge_floor_accepted(at_floor(V.TLSv1_3, completed(V.TLSv1_3, "TLS_AES_256_GCM_SHA384")), None)
+        assert verdict == floor_verdict(Outcome.PASSED, "TLSv1.3 accepted (TLS_AES_256_GCM_SHA384 (0x13,0x02))",
+                                        "handshake completed: TLSv1.3 with TLS_AES_256_GCM_SHA384")
+
+    def test_passes_on_a_suite_the_registry_does_not_know_naming_it_as_openssl_does(self):
+        verdict = judge_floor_accepted(at_floor(V.TLSv1_3, completed(V.TLSv1_3, "FUTURE-SUITE")), None)
+        assert verdict.summary == "TLSv1.3 accepted (FUTURE-SUITE)"
+
+    def test_fails_on_a_refusal_asking_to_enable_that_floor(self):
+        verdict = judge_floor_accepted(at_floor(V.TLSv1_2, refused("handshake_failure")), None)
+        assert verdict == floor_verdict(Outcome.FAILED, "a handshake at the floor TLSv1.2 did not succeed",
+                                        "server refused: the server sent alert handshake_failure",
+                                        enable_floor_remedy(V.TLSv1_2))
+
+    def test_is_inconclusive_on_no_answer_citing_it(self):
+        verdict = judge_floor_accepted(at_floor(V.TLSv1_3, unclear()), None)
+        assert verdict == floor_verdict(Outcome.INCONCLUSIVE, "no evidence whether TLSv1.3 is accepted",
+                                        "no answer within 3 s", NETWORK_REMEDY)
+
+
+def negotiated(outcome: HandshakeOutcome) -> Recorded:
+    return Recorded(modern_handshake=ModernHandshake("a modern default client", outcome, None))
+
+
+def cipher_verdict(outcome: Outcome, summary: str, answered: str, remedy: Optional[str] = None) -> Verdict:
+    return Verdict(check="negotiated_cipher_allowed", endpoint=ENDPOINT, outcome=outcome, summary=summary,
+                   attempted=("a modern default client",), answered=(answered,), remedy=remedy)
+
+
+class TestNegotiatedCipherVerdicts:
+    def test_passes_on_an_allowlisted_suite_citing_the_handshake(self):
+        verdict = judge_negotiated_cipher(negotiated(completed(V.TLSv1_3, "TLS_AES_256_GCM_SHA384")), None)
+        assert verdict == cipher_verdict(Outcome.PASSED, "negotiated TLS_AES_256_GCM_SHA384, which is allowlisted",
+                                         "handshake completed: TLSv1.3 with TLS_AES_256_GCM_SHA384")
+
+    def test_fails_on_a_tls12_suite_outside_the_allowlist_advising_the_suites_and_the_floor(self):
+        verdict = judge_negotiated_cipher(negotiated(completed(V.TLSv1_2, "AES256-GCM-SHA384")), None)
+        assert verdict == cipher_verdict(
+            Outcome.FAILED, f"negotiated {RSA_256}, which is not in the allowlist (default)",
+            "handshake completed: TLSv1.2 with AES256-GCM-SHA384",
+            f"{TLS12_SUITES_REMEDY}, or add the suite to --aurora-cipher-allowlist after review")
+
+    def test_fails_when_a_modern_client_is_refused_asking_to_enable_the_floor(self):
+        verdict = judge_negotiated_cipher(negotiated(refused("handshake_failure")), None)
+        assert verdict == cipher_verdict(Outcome.FAILED, "a modern default client cannot connect over TLS",
+                                         "server refused: the server sent alert handshake_failure",
+                                         enable_floor_remedy(V.TLSv1_3))
+
+    def test_is_inconclusive_without_a_session_citing_the_answer(self):
+        verdict = judge_negotiated_cipher(negotiated(unclear()), None)
+        assert verdict == cipher_verdict(Outcome.INCONCLUSIVE, "no TLS session to read a cipher suite from",
+                                         "no answer within 3 s", NETWORK_REMEDY)
+
+
+# -- certificate_trusted: chains made at test time, judged without a handshake ------------------------------
+
+HOST = "db.example.test"
+RDS_ROOT_NAME = "Amazon RDS us-east-1 Root CA RSA2048 G1"
+CHAIN_ASKED = ("a modern default client, reading the certificate chain the server sent (checked against the test "
+               "bundle, for the name 'db.example.test', not an AWS RDS name)")
+WITNESS_ASKED = "a second handshake in which the system OpenSSL verifies chain and name against the test bundle"
+
+
+@dataclass(frozen=True)
+class Chains:
+    rds_root: Issued
+    other_root: Issued
+    leaf: Issued  # names db.example.test, issued by rds_root
+    other_leaf: Issued  # names db.example.test, issued by other_root
+
+
+@pytest.fixture(scope="module")
+def chains() -> Chains:
+    rds_root, other_root = new_root(RDS_ROOT_NAME), new_root("Corporate Root CA")
+    return Chains(rds_root, other_root, new_leaf([HOST], rds_root), new_leaf([HOST], other_root))
+
+
+def sent(*issued: Issued, complete: bool = True) -> PeerChain:
+    return PeerChain(tuple(cert.public_bytes(Encoding.DER) for cert, _ in issued), complete)
+
+
+def bundle(*roots: Issued) -> TrustStore:
+    return TrustStore("the test bundle", None, tuple(cert for cert, _ in roots))
+
+
+def presented(chain: Optional[PeerChain], store: Optional[TrustStore], openssl: Optional[WitnessOutcome] = None,
+              outcome: Optional[HandshakeOutcome] = None, configured: Endpoint = PG) -> Recorded:
+    handshake = ModernHandshake("a modern default client", outcome or completed(V.TLSv1_3, "TLS_AES_256_GCM_SHA384"),
+                                None, chain)
+    return Recorded(configured=configured, modern_handshake=handshake, store=store, openssl_verdict=openssl)
+
+
+def path_evidence(chain: PeerChain, store: TrustStore) -> tuple[str, ...]:
+    """What assess_chain says of each certificate on the path: the evidence the verdict files."""
+    return tuple(facts.render() for facts in assess_chain(chain, store, HOST, HostKind.OTHER, 30).path)
+
+
+def certificate_verdict(outcome: Outcome, summary: str, attempted: tuple[str, ...], answered: tuple[str, ...],
+                        remedy: Optional[str] = None) -> Verdict:
+    return Verdict(check="certificate_trusted", endpoint=ENDPOINT, outcome=outcome, summary=summary,
+                   attempted=attempted, answered=answered, remedy=remedy)
+
+
+class TestCertificateTrustedVerdicts:
+    def test_is_inconclusive_without_a_ca_bundle_naming_the_host_whose_chain_was_read(self, chains):
+        verdict = judge_certificate_trusted(presented(sent(chains.leaf), None), None)
+        assert verdict == certificate_verdict(
+            Outcome.INCONCLUSIVE, "no CA bundle to verify the certificate chain against, so its trust cannot be shown",
+            ("a modern default client, reading the certificate chain db.example.test sends",),
+            ("--aurora-ca-bundle is not set",), RDS_BUNDLE_HELP)
+
+    def test_is_inconclusive_without_a_completed_handshake_citing_the_answer(self, chains):
+        verdict = judge_certificate_trusted(presented(None, bundle(chains.rds_root), outcome=refused()), None)
+        assert verdict == certificate_verdict(
+            Outcome.INCONCLUSIVE, "no certificate to judge: the TLS handshake did not complete", (CHAIN_ASKED,),
+            ("server refused: the server sent alert protocol_version",), NETWORK_REMEDY)
+
+    def test_is_inconclusive_when_this_python_shows_only_a_leaf_whose_issuer_the_bundle_lacks(self, chains):
+        sub = new_intermediate("Corporate Issuing CA", chains.other_root)
+        leaf_only, store = sent(new_leaf([HOST], sub), complete=False), bundle(chains.other_root)
+        verdict = judge_certificate_trusted(presented(leaf_only, store), None)
+        assert verdict == certificate_verdict(
+            Outcome.INCONCLUSIVE, "this Python shows only the leaf certificate (no get_unverified_chain before 3.10), "
+            "and the trust store does not hold its issuer", (CHAIN_ASKED,), path_evidence(leaf_only, store),
+            "run the gate on Python 3.10 or later, or add the intermediate to the bundle")
+
+    def test_fails_on_a_leaf_only_chain_whose_problem_is_not_trust(self, chains):
+        elsewhere = sent(new_leaf(["other.example.test"], chains.rds_root), complete=False)
+        verdict = judge_certificate_trusted(presented(elsewhere, bundle(chains.rds_root)), None)
+        assert (verdict.outcome, verdict.summary) == (
+            Outcome.FAILED, "1 problem(s) with the certificate chain: certificate 0 (leaf, sent by the server, "
+            "CN=other.example.test) does not name the endpoint: 'db.example.test' is not among its names: "
+            "DNS:other.example.test")
+
+    def test_fails_listing_every_problem_and_each_remedy_citing_certificates_sent_off_the_path(self, chains):
+        strays = (new_root("Stray CA One"), new_root("Stray CA Two"))
+        wrong = sent(new_leaf(["other.example.test"], chains.other_root), *strays)
+        store = bundle(chains.rds_root)
+        verdict = judge_certificate_trusted(presented(wrong, store), None)
+        leaf = "certificate 0 (leaf, sent by the server, CN=other.example.test)"
+        assert verdict == certificate_verdict(
+            Outcome.FAILED, f"2 problem(s) with the certificate chain: {leaf} does not chain to a trusted root: its "
+            "issuer CN=Corporate Root CA,O=pytest-aurora-guard tests was neither sent by the server nor is in the "
+            f"trust store (the test bundle); {leaf} does not name the endpoint: 'db.example.test' is not among its "
+            "names: DNS:other.example.test", (CHAIN_ASKED,),
+            (*path_evidence(wrong, store), "sent but not on the path: CN=Stray CA One,O=pytest-aurora-guard tests; "
+             "CN=Stray CA Two,O=pytest-aurora-guard tests"),
+            f"{RDS_BUNDLE_HELP}; connect by a name on the certificate (the cluster, instance or custom endpoint name "
+            "AWS reports, not a CNAME or an address); a self-managed server needs a certificate naming it in "
+            "subjectAltName")
+
+    def test_fails_on_an_rds_name_whose_chain_runs_through_no_rds_ca(self, chains):
+        instance = "prod-pg-1.abcdefghijkl.us-east-1.rds.amazonaws.com"
+        chain = sent(new_leaf([instance], chains.other_root))
+        verdict = judge_certificate_trusted(presented(chain, bundle(chains.other_root),
+                                                      configured=parse_endpoint(f"postgresql://{instance}:5432")), None)
+        assert (verdict.outcome, verdict.summary) == (
+            Outcome.FAILED, "1 problem(s) with the certificate chain: certificate 1 (root, from the trust store, "
+            "CN=Corporate Root CA) is not an RDS CA: the chain runs through Corporate Root CA, none of them "
+            "rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 or rds-ca-ecc384-g1 (by subject)")
+
+    def test_fails_when_openssl_rejects_what_every_rule_of_ours_accepts_citing_both(self, chains):
+        chain, store = sent(chains.leaf), bundle(chains.rds_root)
+        verdict = judge_certificate_trusted(presented(chain, store, CertificateRejected("certificate revoked")), None)
+        assert verdict == certificate_verdict(
+            Outcome.FAILED, "self-contradicting evidence: every rule of ours holds, but OpenSSL rejects the "
+            "certificate (certificate revoked)", (CHAIN_ASKED, WITNESS_ASKED),
+            (*path_evidence(chain, store), "OpenSSL rejected the certificate: certificate revoked"),
+            f"inspect the chain with openssl s_client -showcerts; {RDS_BUNDLE_HELP}")
+
+    def test_is_inconclusive_when_openssl_could_not_finish_verifying_citing_both(self, chains):
+        chain, store = sent(chains.leaf), bundle(chains.rds_root)
+        verdict = judge_certificate_trusted(presented(chain, store, unclear()), None)
+        assert verdict == certificate_verdict(
+            Outcome.INCONCLUSIVE, "the chain looks sound, but OpenSSL's own verification could not be completed",
+            (CHAIN_ASKED, WITNESS_ASKED), (*path_evidence(chain, store), "no answer within 3 s"), NETWORK_REMEDY)
+
+    def test_passes_under_an_rds_ca_naming_it_the_anchor_and_the_days_left(self, chains):
+        chain, store = sent(chains.leaf), bundle(chains.rds_root)
+        verdict = judge_certificate_trusted(presented(chain, store, CertificateAccepted("TLSv1.3")), None)
+        assert verdict == certificate_verdict(
+            Outcome.PASSED, f"the chain verifies to CN={RDS_ROOT_NAME},O=pytest-aurora-guard tests (the test bundle) "
+            "and names 'db.example.test'; 89 days until the first expiry (certificate 0 (leaf, sent by the server, "
+            "CN=db.example.test)); keys and signatures are strong; issued under rds-ca-rsa2048-g1; OpenSSL's own "
+            "verification agrees", (CHAIN_ASKED, WITNESS_ASKED),
+            (*path_evidence(chain, store), "OpenSSL verified the chain and the name (TLSv1.3)"))
+
+    def test_passes_under_another_ca_claiming_no_rds_ca(self, chains):
+        verdict = judge_certificate_trusted(presented(sent(chains.other_leaf), bundle(chains.other_root),
+                                                      CertificateAccepted("TLSv1.3")), None)
+        assert verdict.summary == (
+            "the chain verifies to CN=Corporate Root CA,O=pytest-aurora-guard tests (the test bundle) and names "
+            "'db.example.test'; 89 days until the first expiry (certificate 0 (leaf, sent by the server, "
+            "CN=db.example.test)); keys and signatures are strong; OpenSSL's own verification agrees")
