@@ -13,7 +13,10 @@ from pytest_aurora_guard.aws.clusters import ClusterInventory, Fetched, ProxyFac
 from pytest_aurora_guard.checks import Outcome, Verdict
 from pytest_aurora_guard.control_plane.checks import (
     ClusterCheck,
+    GroupClaims,
     ProbeLookup,
+    _claim_needs,
+    group_claims,
     judge_config_matches_wire,
     judge_endpoints_listed,
     judge_instance_ca,
@@ -27,7 +30,7 @@ from pytest_aurora_guard.control_plane.targets import ClusterTarget
 from pytest_aurora_guard.settings.config import GuardSettings
 from pytest_aurora_guard.settings.endpoints import Endpoint, Engine
 from pytest_aurora_guard.tls.versions import TlsVersion
-from tests.recorded import Recorded
+from tests.recorded import Recorded, with_credentials
 from tests.test_cluster_checks import instance, inventory
 
 V = TlsVersion
@@ -138,3 +141,100 @@ class TestPlan:
         item = plan_cluster_checks(cluster(), (DB1,), SETTINGS)[1]
         assert (item.item_name, item.marker) == ("parameters_enforce_tls[rds.force_ssl]",
                                                  "aurora_parameters_enforce_tls")
+
+
+# -- group_claims -----------------------------------------------------------------------------------
+
+BELOW_12 = (V.SSLv3, V.TLSv1_0, V.TLSv1_1)
+BELOW_13 = (*BELOW_12, V.TLSv1_2)
+
+
+def pg_claims(version: str = "16.4", **params: Any) -> Optional[GroupClaims]:
+    return group_claims(inventory(version=version, params=params))
+
+
+def mysql_claims(**params: Any) -> Optional[GroupClaims]:
+    return group_claims(inventory(engine="aurora-mysql", version="8.0.mysql_aurora.3.05.2", params=params))
+
+
+class TestPostgresqlClaims:
+    def test_force_ssl_1_and_a_floor_claim_plaintext_refused_and_every_version_below_the_floor(self):
+        assert pg_claims(**{"rds.force_ssl": "1", "ssl_min_protocol_version": "TLSv1.2"}) == GroupClaims(
+            "rds.force_ssl=1", BELOW_12, "ssl_min_protocol_version=TLSv1.2")
+
+    def test_force_ssl_0_claims_nothing_even_from_version_17(self):
+        assert pg_claims("17.2", **{"rds.force_ssl": "0"}) == GroupClaims(None, (), None)
+
+    def test_no_force_ssl_value_claims_the_default_of_version_17(self):
+        assert pg_claims("17.2", **{"rds.force_ssl": None}) == GroupClaims("rds.force_ssl=1", (), None)
+
+    def test_no_force_ssl_value_claims_nothing_before_version_17(self):
+        assert pg_claims("16.4", **{"rds.force_ssl": None}) == GroupClaims(None, (), None)
+
+    def test_no_force_ssl_and_no_engine_version_claims_nothing(self):
+        assert pg_claims("") == GroupClaims(None, (), None)
+
+    def test_force_ssl_0_and_no_engine_version_claims_nothing(self):
+        assert pg_claims("", **{"rds.force_ssl": "0"}) == GroupClaims(None, (), None)
+
+    def test_a_floor_of_tls_13_claims_tls_12_refused_too(self):
+        assert pg_claims(ssl_min_protocol_version="TLSv1.3") == GroupClaims(
+            None, BELOW_13, "ssl_min_protocol_version=TLSv1.3")
+
+    def test_an_unreadable_floor_claims_no_version(self):
+        assert pg_claims(**{"rds.force_ssl": "1", "ssl_min_protocol_version": "TLSv9"}) == GroupClaims(
+            "rds.force_ssl=1", (), None)
+
+    def test_a_floor_naming_two_versions_claims_no_version(self):
+        assert pg_claims(ssl_min_protocol_version="TLSv1.2,TLSv1.3") == GroupClaims(None, (), None)
+
+    def test_a_floor_without_a_value_claims_no_version(self):
+        assert pg_claims(ssl_min_protocol_version=None) == GroupClaims(None, (), None)
+
+
+class TestMysqlClaims:
+    def test_require_secure_transport_on_and_a_version_list_claim_plaintext_and_the_unlisted_versions(self):
+        assert mysql_claims(require_secure_transport="ON", tls_version="TLSv1.2,TLSv1.3") == GroupClaims(
+            "require_secure_transport=ON", BELOW_12, "tls_version=TLSv1.2,TLSv1.3")
+
+    def test_require_secure_transport_1_claims_plaintext_refused_as_written(self):
+        assert mysql_claims(require_secure_transport="1") == GroupClaims("require_secure_transport=1", (), None)
+
+    def test_require_secure_transport_is_read_whatever_its_case(self):
+        assert mysql_claims(require_secure_transport="on") == GroupClaims("require_secure_transport=on", (), None)
+
+    def test_require_secure_transport_off_claims_nothing(self):
+        assert mysql_claims(require_secure_transport="OFF", tls_version="TLSv1.3") == GroupClaims(
+            None, BELOW_13, "tls_version=TLSv1.3")
+
+    def test_require_secure_transport_without_a_value_claims_nothing(self):
+        assert mysql_claims(require_secure_transport=None) == GroupClaims(None, (), None)
+
+    def test_no_parameter_at_all_claims_nothing(self):
+        assert mysql_claims() == GroupClaims(None, (), None)
+
+    def test_the_postgresql_names_mean_nothing_on_mysql(self):
+        assert mysql_claims(**{"rds.force_ssl": "1", "ssl_min_protocol_version": "TLSv1.3"}) == GroupClaims(
+            None, (), None)
+
+
+def test_a_group_rds_did_not_answer_for_claims_nothing_known():
+    assert group_claims(cluster(parameters=Unavailable("DescribeDBClusterParameters", "AccessDenied"))) is None
+
+
+# -- _claim_needs -----------------------------------------------------------------------------------
+
+class TestClaimNeeds:
+    def test_no_known_claims_need_no_probe(self):
+        assert _claim_needs(None, SETTINGS) == ()
+
+    def test_plaintext_and_versions_need_the_plaintext_attempts_the_contrast_and_each_surface(self):
+        assert _claim_needs(GroupClaims("rds.force_ssl=1", (V.SSLv3, V.TLSv1_0), "x"), SETTINGS) == (
+            "plaintext", "modern", ("surface", V.SSLv3), ("surface", V.TLSv1_0))
+
+    def test_plaintext_with_credentials_needs_the_driver_attempts_too(self):
+        assert _claim_needs(GroupClaims("rds.force_ssl=1", (), None), with_credentials()) == (
+            "plaintext", "modern", "driver_plaintext", "driver_verified")
+
+    def test_versions_alone_need_only_their_surfaces(self):
+        assert _claim_needs(GroupClaims(None, (V.TLSv1_1,), "x"), with_credentials()) == (("surface", V.TLSv1_1),)

@@ -439,9 +439,8 @@ def group_claims(inventory: ClusterInventory) -> Optional[GroupClaims]:
 def _claim_needs(claims: Optional[GroupClaims], settings: GuardSettings) -> tuple[Hashable, ...]:
     if claims is None:
         return ()
-    needs: list[Hashable] = []
-    if claims.plaintext_refused:
-        needs += ["plaintext", "modern", *(["driver_plaintext", "driver_verified"] if settings.has_credentials else [])]
+    drivers = ["driver_plaintext", "driver_verified"] if settings.has_credentials else []
+    needs: list[Hashable] = ["plaintext", "modern", *drivers] if claims.plaintext_refused else []
     needs += [("surface", v) for v in claims.refused_versions]
     return tuple(needs)
 
