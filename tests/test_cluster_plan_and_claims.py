@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Optional, cast
 
-from pytest_aurora_guard.aws.clusters import ClusterInventory, Fetched, ProxyFacts, Unavailable
+from pytest_aurora_guard.aws.clusters import ClusterInventory, Fetched, Member, ProxyFacts, Unavailable
 from pytest_aurora_guard.checks import Outcome, Verdict
 from pytest_aurora_guard.control_plane.checks import (
     ClusterCheck,
@@ -27,10 +27,11 @@ from pytest_aurora_guard.control_plane.checks import (
     plan_cluster_checks,
 )
 from pytest_aurora_guard.control_plane.targets import ClusterTarget
+from pytest_aurora_guard.findings import PlaintextKind
 from pytest_aurora_guard.settings.config import GuardSettings
 from pytest_aurora_guard.settings.endpoints import Endpoint, Engine
 from pytest_aurora_guard.tls.versions import TlsVersion
-from tests.recorded import Recorded, with_credentials
+from tests.recorded import Recorded, completed, contrast, plaintext, refused, refused_surface, with_credentials, witness
 from tests.test_cluster_checks import instance, inventory
 
 V = TlsVersion
@@ -238,3 +239,139 @@ class TestClaimNeeds:
 
     def test_versions_alone_need_only_their_surfaces(self):
         assert _claim_needs(GroupClaims(None, (V.TLSv1_1,), "x"), with_credentials()) == (("surface", V.TLSv1_1),)
+
+
+# -- judge_config_matches_wire ----------------------------------------------------------------------
+
+ITEM = "config_matches_wire[db-1]"
+DB1_ONLY = endpoint("db-1.x.rds.test", "db/instance db-1")
+DB1_SINGLE = ClusterTarget("instance", "db-1", "db-1", (DB1_ONLY,))
+AT_A = "db-1 at postgresql://db-1.x.rds.test:5432 via 10.0.0.1:5432"
+AT_B = "db-1 at postgresql://db-1.x.rds.test:5432 via 10.0.0.2:5432"
+AT_ONLY = "db-1 at postgresql://db-1.x.rds.test:5432"
+ATTEMPTED_BOTH = ("the claims of 'db-params' confronted with the probes of instance db-1 (db/instance db-1 "
+                  "(postgresql://db-1.x.rds.test:5432 via 10.0.0.1:5432), db/instance db-1 "
+                  "(postgresql://db-1.x.rds.test:5432 via 10.0.0.2:5432))",)
+ATTEMPTED_ONE = ("the claims of 'db-params' confronted with the probes of instance db-1 (db/instance db-1 "
+                 "(postgresql://db-1.x.rds.test:5432))",)
+FORCE_SSL = "the group says rds.force_ssl=1"
+FLOOR_12 = "the group says ssl_min_protocol_version=TLSv1.2"
+PLAINTEXT_REFUSED = ("plaintext refused for being unencrypted, for 1 identity across 1 database(s) (1 attempts); "
+                     "the configured identity reaches authentication over TLS")
+PLAINTEXT_ACCEPTED = ("plaintext accepted for user 'probe', database 'postgres', application_name "
+                      "'pytest-aurora-guard-1': the unencrypted connection reached authentication")
+PLAINTEXT_UNSETTLED = "not every unencrypted attempt was refused for being unencrypted, and none was accepted"
+TLS11_ACCEPTED = ("TLSv1.1 accepted: the system OpenSSL (Python's ssl) completed a handshake at TLSv1.1 with "
+                  "TLS_RSA_WITH_AES_128_CBC_SHA (AES128-SHA, 0x00,0x2F); the crafted ClientHellos were refused "
+                  "(every bundle at TLSv1.1 got alert 70 (protocol_version)): the witnesses disagree")
+NOT_APPLIED = " (another parameter group, or a change not applied)"
+REBOOT = ("reboot db-1 if it is pending-reboot, and check that 'db-params' is the group attached and applied; "
+          "then rerun")
+
+
+def refused_text(version: TlsVersion) -> str:
+    return f"{version.label} refused, by two witnesses: the crafted ClientHellos and the system OpenSSL"
+
+
+def wire(at: Endpoint, plaintext_kind: PlaintextKind = PlaintextKind.REFUSED_FOR_TRANSPORT,
+         accepted: Optional[TlsVersion] = None) -> Recorded:
+    """One address's probes: plaintext answered with ``plaintext_kind``, every version refused by both
+    witnesses except ``accepted``, which the system OpenSSL completed a handshake at."""
+    witnesses = {v: witness(v, completed(v, "TLS_RSA_WITH_AES_128_CBC_SHA") if v is accepted else refused())
+                 for v in V}
+    return Recorded(configured=at, plaintext_findings=(plaintext(plaintext_kind),),
+                    modern_handshake=contrast(reached=True), surfaces={v: refused_surface(v) for v in V},
+                    witnesses=witnesses)
+
+
+def confront(params: dict[str, Any], recordings: Mapping[Endpoint, Recorded], target: ClusterTarget = DB1,
+             status: Optional[str] = "in-sync") -> Verdict:
+    inv = replace(cluster(params), cluster=replace(cluster().cluster, members=(Member("db-1", True, status),)))
+    return judge_config_matches_wire(inv, target, lookup(recordings), where=WHERE)
+
+
+def confirmed(claim: str, at: str, summary: str) -> str:
+    return f"{claim}; {at} confirms: {summary}"
+
+
+class TestConfigMatchesWire:
+    def test_passes_when_every_address_confirms_every_claim(self):
+        verdict = confront({"rds.force_ssl": "1", "ssl_min_protocol_version": "TLSv1.2"},
+                           {DB1_A: wire(DB1_A), DB1_B: wire(DB1_B)})
+        assert verdict == Verdict(
+            ITEM, WHERE, Outcome.PASSED, "the wire confirms every claim of the group on db-1 (8)",
+            ATTEMPTED_BOTH, tuple(line for at in (AT_A, AT_B) for line in (
+                confirmed(FORCE_SSL, at, PLAINTEXT_REFUSED),
+                *(confirmed(FLOOR_12, at, refused_text(v)) for v in BELOW_12))))
+
+    def test_passes_on_the_plaintext_claim_alone(self):
+        verdict = confront({"rds.force_ssl": "1"}, {DB1_ONLY: wire(DB1_ONLY)}, DB1_SINGLE)
+        assert verdict == Verdict(
+            ITEM, WHERE, Outcome.PASSED, "the wire confirms every claim of the group on db-1 (1)",
+            ATTEMPTED_ONE, (confirmed(FORCE_SSL, AT_ONLY, PLAINTEXT_REFUSED),))
+
+    def test_passes_on_the_floor_claim_alone(self):
+        verdict = confront({"rds.force_ssl": "0", "ssl_min_protocol_version": "TLSv1.2"},
+                           {DB1_ONLY: wire(DB1_ONLY, PlaintextKind.REACHED_AUTHENTICATION)}, DB1_SINGLE)
+        assert verdict == Verdict(
+            ITEM, WHERE, Outcome.PASSED, "the wire confirms every claim of the group on db-1 (3)",
+            ATTEMPTED_ONE, tuple(confirmed(FLOOR_12, AT_ONLY, refused_text(v)) for v in BELOW_12))
+
+    def test_fails_naming_the_address_that_accepted_plaintext_and_the_pending_reboot(self):
+        verdict = confront({"rds.force_ssl": "1"}, {DB1_A: wire(DB1_A, PlaintextKind.REACHED_AUTHENTICATION),
+                                                    DB1_B: wire(DB1_B)}, status="pending-reboot")
+        contradiction = (f"{FORCE_SSL} but instance {AT_A} accepted plaintext (the instance is pending-reboot: it "
+                         f"still runs earlier values): {PLAINTEXT_ACCEPTED}")
+        assert verdict == Verdict(
+            ITEM, WHERE, Outcome.FAILED, contradiction, ATTEMPTED_BOTH,
+            (contradiction, confirmed(FORCE_SSL, AT_B, PLAINTEXT_REFUSED)), REBOOT)
+
+    def test_fails_naming_the_version_accepted_below_the_floor_of_an_in_sync_instance(self):
+        verdict = confront({"ssl_min_protocol_version": "TLSv1.2"}, {DB1_ONLY: wire(DB1_ONLY, accepted=V.TLSv1_1)},
+                           DB1_SINGLE)
+        contradiction = f"{FLOOR_12} but instance {AT_ONLY} accepted TLSv1.1{NOT_APPLIED}: {TLS11_ACCEPTED}"
+        assert verdict == Verdict(
+            ITEM, WHERE, Outcome.FAILED, contradiction, ATTEMPTED_ONE,
+            (contradiction, confirmed(FLOOR_12, AT_ONLY, refused_text(V.SSLv3)),
+             confirmed(FLOOR_12, AT_ONLY, refused_text(V.TLSv1_0))), REBOOT)
+
+    def test_joins_every_contradiction_and_reads_an_unreported_status_as_not_applied(self):
+        verdict = confront({"rds.force_ssl": "1"}, {DB1_A: wire(DB1_A, PlaintextKind.REACHED_AUTHENTICATION),
+                                                    DB1_B: wire(DB1_B, PlaintextKind.REACHED_AUTHENTICATION)},
+                           status=None)
+        contradictions = tuple(f"{FORCE_SSL} but instance {at} accepted plaintext{NOT_APPLIED}: {PLAINTEXT_ACCEPTED}"
+                               for at in (AT_A, AT_B))
+        assert verdict == Verdict(ITEM, WHERE, Outcome.FAILED, "; ".join(contradictions),
+                                  ATTEMPTED_BOTH, contradictions, REBOOT)
+
+    def test_an_instance_that_is_not_a_member_reads_as_not_applied(self):
+        db9 = ClusterTarget("instance", "db-9", "db-9", (DB1_ONLY,))
+        verdict = confront({"rds.force_ssl": "1"}, {DB1_ONLY: wire(DB1_ONLY, PlaintextKind.REACHED_AUTHENTICATION)},
+                           db9)
+        assert verdict.summary == (f"{FORCE_SSL} but instance db-9 at postgresql://db-1.x.rds.test:5432 accepted "
+                                   f"plaintext{NOT_APPLIED}: {PLAINTEXT_ACCEPTED}")
+
+    def test_is_inconclusive_when_a_claim_could_not_be_confronted_citing_it_before_the_confirmations(self):
+        verdict = confront({"rds.force_ssl": "1"}, {DB1_A: wire(DB1_A),
+                                                    DB1_B: wire(DB1_B, PlaintextKind.NOT_CONCLUSIVE)})
+        assert verdict == Verdict(
+            ITEM, WHERE, Outcome.INCONCLUSIVE,
+            "1 claim(s) could not be confronted with the wire", ATTEMPTED_BOTH,
+            (f"{FORCE_SSL}; {AT_B}: not confirmed ({PLAINTEXT_UNSETTLED})",
+             confirmed(FORCE_SSL, AT_A, PLAINTEXT_REFUSED)),
+            "see the wire checks of this instance for what evidence was missing")
+
+    def test_is_inconclusive_when_the_group_claims_nothing_to_confront(self):
+        verdict = confront({"rds.force_ssl": "0"}, {DB1_ONLY: Recorded(configured=DB1_ONLY)}, DB1_SINGLE)
+        assert verdict == Verdict(
+            ITEM, WHERE, Outcome.INCONCLUSIVE, "the parameter group claims neither TLS "
+            "enforcement nor a version floor, so there is nothing to confront with the wire", ATTEMPTED_ONE,
+            ("no claim",), "see parameters_enforce_tls for what to set")
+
+    def test_is_an_error_naming_the_call_and_the_action_when_rds_did_not_answer_for_the_group(self):
+        inv = cluster(parameters=Unavailable("DescribeDBClusterParameters", "AccessDenied"))
+        verdict = judge_config_matches_wire(inv, DB1_SINGLE, no_probe, where=WHERE)
+        assert verdict == Verdict(
+            ITEM, WHERE, Outcome.INCONCLUSIVE,
+            "no evidence: DescribeDBClusterParameters did not answer", ATTEMPTED_ONE, ("AccessDenied",),
+            "allow rds:DescribeDBClusterParameters for the identity the run uses, then rerun")
