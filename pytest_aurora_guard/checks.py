@@ -799,9 +799,7 @@ CHECKS: tuple[CheckSpec, ...] = (
 def planned_checks(settings: GuardSettings) -> list[tuple[CheckSpec, Optional[TlsVersion]]]:
     """The checks to run for each endpoint, in the order they are reported."""
     plan: list[tuple[CheckSpec, Optional[TlsVersion]]] = []
-    for spec in CHECKS:
-        if spec.needs_credentials and not settings.has_credentials:
-            continue
+    for spec in (check for check in CHECKS if settings.has_credentials or not check.needs_credentials):
         if spec.per_version:
             plan.extend((spec, version) for version in settings.below_floor())
         else:

@@ -10,15 +10,19 @@ from typing import Optional, Protocol
 import pytest
 
 from pytest_aurora_guard.checks import (
+    CHECKS,
+    CheckSpec,
     Outcome,
     Verdict,
     judge_driver_below_floor,
     judge_driver_plaintext,
     judge_driver_verified,
     judge_plaintext_refused,
+    judge_version_refused,
+    planned_checks,
 )
 from pytest_aurora_guard.engines.postgresql import REMEDIES as POSTGRES_REMEDIES
-from pytest_aurora_guard.errors import ProbeError
+from pytest_aurora_guard.errors import ProbeError, TlsNotOffered
 from pytest_aurora_guard.findings import DriverAttempt, DriverKind, PlaintextFinding, PlaintextKind, SessionTls
 from pytest_aurora_guard.settings.config import GuardSettings
 from pytest_aurora_guard.tls.surface import VersionStatus
@@ -31,8 +35,11 @@ from tests.recorded import (
     driver,
     identity,
     plaintext,
+    refused,
+    refused_surface,
     surface,
     with_credentials,
+    witness,
 )
 from tests.test_judges import ACCESS_DENIED, FORCE_SSL_OFF, FORCE_SSL_ON, GOOD_SESSION, REFUSED, RST_OFF, four_refusals
 
@@ -334,3 +341,96 @@ class TestDriverVerifiedVerdicts:
         assert verified(DriverKind.CONNECTED, session, floor=TlsVersion.TLSv1_2) == self.check(
             Outcome.FAILED, "the server reports cipher None, not in the allowlist",
             POSTGRES_REMEDIES.ciphers_up_to_tls12)
+
+
+# -- the judging frame: the item's name, what it set out to show, and each kind of missing evidence ----------
+
+def spec(name: str) -> CheckSpec:
+    return next(check for check in CHECKS if check.name == name)
+
+
+PLAINTEXT_CHECK, VERSION_CHECK = spec("plaintext_refused"), spec("tls_version_refused")
+TO_SHOW_PLAINTEXT = "to show that an unencrypted connection is refused because it is unencrypted"
+
+
+class TestJudgingFrameVerdicts:
+    def test_the_rule_is_handed_the_version_it_judges_and_its_verdict_is_returned_as_is(self):
+        refusing = Recorded(surfaces={TlsVersion.TLSv1_2: refused_surface(TlsVersion.TLSv1_2)},
+                            witnesses={TlsVersion.TLSv1_2: witness(TlsVersion.TLSv1_2, refused())})
+        judged = VERSION_CHECK.judge(refusing, TlsVersion.TLSv1_2)
+        assert judged.outcome is Outcome.PASSED
+        assert judged == judge_version_refused(refusing, TlsVersion.TLSv1_2)
+
+    def test_a_server_without_tls_fails_saying_what_the_check_set_out_to_show_with_the_plaintext_advice(self):
+        no_tls = Recorded(plaintext_findings=TlsNotOffered("answered 'N' to SSLRequest"))  # type: ignore[arg-type]
+        assert PLAINTEXT_CHECK.judge(no_tls, None) == verdict(
+            Outcome.FAILED, "the server does not offer TLS", [(TO_SHOW_PLAINTEXT, "answered 'N' to SSLRequest")],
+            POSTGRES_PLAINTEXT_REMEDY)
+
+    def test_a_probe_error_on_a_per_version_check_is_inconclusive_naming_the_item_and_its_version(self):
+        reset = Recorded(surfaces={TlsVersion.TLSv1_2: ProbeError("connection reset")})  # type: ignore[dict-item]
+        assert VERSION_CHECK.judge(reset, TlsVersion.TLSv1_2) == verdict(
+            Outcome.INCONCLUSIVE, "no evidence either way: the probe could not complete",
+            [("to show that each protocol version below the floor is refused (TLSv1.2)", "connection reset")],
+            NETWORK_REMEDY, check="tls_version_refused[TLSv1.2]")
+
+    def test_an_unexpected_exception_is_inconclusive_citing_its_type_and_asking_for_a_report(self):
+        surprise = Recorded(plaintext_findings=KeyError("surprise"))  # type: ignore[arg-type]
+        assert PLAINTEXT_CHECK.judge(surprise, None) == verdict(
+            Outcome.INCONCLUSIVE, "no evidence either way: the probe failed unexpectedly",
+            [(TO_SHOW_PLAINTEXT, "KeyError: 'surprise'")],
+            "this is a defect in pytest-aurora-guard or an answer it cannot handle; report it with this message (it "
+            "never contains the password)")
+
+    def test_a_check_is_marked_by_its_name_and_described_by_the_catalog(self):
+        assert (PLAINTEXT_CHECK.marker, PLAINTEXT_CHECK.description) == (
+            "aurora_plaintext_refused", "an unencrypted connection is refused because it is unencrypted")
+
+    def test_a_per_version_item_is_named_with_its_version_and_any_other_by_the_check_alone(self):
+        assert (VERSION_CHECK.item_name(TlsVersion.TLSv1_1), PLAINTEXT_CHECK.item_name(None)) == (
+            "tls_version_refused[TLSv1.1]", "plaintext_refused")
+
+
+# -- what each check asks to be observed (started at once before any rule runs), and the plan ----------------
+
+V = TlsVersion
+BELOW_13 = (V.SSLv3, V.TLSv1_0, V.TLSv1_1, V.TLSv1_2)
+
+
+@pytest.mark.parametrize(("name", "settings", "version", "wanted"), [
+    ("plaintext_refused", GuardSettings(), None, ["plaintext", "modern"]),
+    ("plaintext_refused", GuardSettings(user="probe"), None, ["plaintext", "modern", "driver_verified"]),
+    ("plaintext_refused", CANARY, None, ["plaintext", "modern", "driver_plaintext"]),
+    ("plaintext_refused", GuardSettings(user="probe", canary_user="canary", canary_password="public"), None,
+     ["plaintext", "modern", "driver_verified", "driver_plaintext"]),
+    ("tls_version_refused", GuardSettings(), V.TLSv1_1, [("surface", V.TLSv1_1), ("surface_without_sni", V.TLSv1_1)]),
+    ("tls_floor_accepted", GuardSettings(), None, ["modern"]),
+    ("tls_floor_accepted", GuardSettings(min_tls=V.TLSv1_2), None, ["modern", ("version", V.TLSv1_2)]),
+    ("negotiated_cipher_allowed", GuardSettings(), None, ["modern"]),
+    ("accepted_suites_allowed", GuardSettings(min_tls=V.TLSv1_2), None,
+     ["modern", *(("surface", v) for v in V), *(("surface_without_sni", v) for v in (V.SSLv3, V.TLSv1_0, V.TLSv1_1))]),
+    ("certificate_trusted", GuardSettings(), None, ["modern", "certificate_witness"]),
+    ("driver_plaintext_refused", GuardSettings(user="probe"), None, ["driver_plaintext", "driver_verified"]),
+    ("driver_below_floor_refused", GuardSettings(user="probe"), None,
+     [("driver_capped", V.TLSv1_2), ("surface", V.TLSv1_2)]),
+    ("driver_below_floor_refused", GuardSettings(user="probe", min_tls=V.SSLv3), None, []),
+    ("driver_verified_session", GuardSettings(user="probe"), None, ["driver_verified"]),
+])
+def test_each_check_asks_for_exactly_the_observations_its_rule_reads(
+        name: str, settings: GuardSettings, version: Optional[TlsVersion], wanted: list[object]) -> None:
+    assert spec(name).observations(settings, version) == wanted
+
+
+class TestPlannedChecks:
+    def test_without_credentials_the_driver_checks_are_left_out_and_each_version_below_the_floor_is_an_item(self):
+        assert [check.item_name(version) for check, version in planned_checks(GuardSettings())] == [
+            "plaintext_refused", *(f"tls_version_refused[{v.label}]" for v in BELOW_13), "tls_floor_accepted",
+            "negotiated_cipher_allowed", "accepted_suites_allowed", "certificate_trusted"]
+
+    def test_with_credentials_every_check_is_planned_in_the_order_it_is_reported(self):
+        plan = planned_checks(GuardSettings(user="probe", min_tls=V.TLSv1_2))
+        assert [(check.name, version) for check, version in plan] == [
+            ("plaintext_refused", None), *(("tls_version_refused", v) for v in (V.SSLv3, V.TLSv1_0, V.TLSv1_1)),
+            ("tls_floor_accepted", None), ("negotiated_cipher_allowed", None), ("accepted_suites_allowed", None),
+            ("certificate_trusted", None), ("driver_plaintext_refused", None), ("driver_below_floor_refused", None),
+            ("driver_verified_session", None)]
