@@ -276,7 +276,7 @@ def test_a_server_that_accepts_every_suite_offered_is_complete_without_a_refusal
 
     peer = raw_peer(accept_anything)
     surface = enumerate_surface(
-        Connector(peer.address), versions=[TlsVersion.TLSv1_1], server_name=None, timeout=2
+        Connector(peer.address), versions=[TlsVersion.TLSv1_1], server_name=None, timeout=10
     )
     tls11 = surface.for_version(TlsVersion.TLSv1_1)
     candidates = len(REGISTRY.for_version(TlsVersion.TLSv1_1))

@@ -129,23 +129,22 @@ _RARELY_DEPLOYED = re.compile(
     r"_anon_|_NULL_|WITH_NULL|EXPORT|_PSK_|_SRP_|_KRB5_|GOSTR|28147|ECCPWD|CECPQ1|_OLD$"
     r"|^TLS_SHA(256|384)_|^TLS_(DH|ECDH)_(RSA|DSS|ECDSA)_"
 )
-_KEY_EXCHANGE_RANK = (("TLS_ECDHE_", 0), ("TLS_DHE_", 1), ("TLS_RSA_", 2))
+# Preference among the commonly deployed: key exchange first, then the cipher; anything that
+# matches no entry ranks after every entry.
+_KEY_EXCHANGE_PREFERENCE = ("TLS_ECDHE_", "TLS_DHE_", "TLS_RSA_")
+_CIPHER_PREFERENCE = (re.compile(r"GCM|CHACHA20|CCM"), re.compile(r"_SHA(256|384)$"))
 
 
-def _offer_rank(suite: CipherSuite) -> Tuple[int, int, int, int]:
+def _offer_rank(suite: CipherSuite) -> Tuple[bool, int, int, int]:
     """Commonly deployed suites first, so that they share the first ClientHello and the order
     in which the server picks them is its order among all of them, not an artefact of our
     bundling. Forward secrecy before RSA key transport, AEAD before CBC: the usual preference."""
     name = suite.iana_name
-    rare = 1 if _RARELY_DEPLOYED.search(name) else 0
-    exchange = next((rank for prefix, rank in _KEY_EXCHANGE_RANK if name.startswith(prefix)), 3)
-    if re.search(r"GCM|CHACHA20|CCM", name):
-        cipher = 0
-    elif re.search(r"_SHA(256|384)$", name):
-        cipher = 1
-    else:
-        cipher = 2
-    return (rare, exchange, cipher, suite.code)
+    exchange = next((rank for rank, prefix in enumerate(_KEY_EXCHANGE_PREFERENCE) if name.startswith(prefix)),
+                    len(_KEY_EXCHANGE_PREFERENCE))
+    cipher = next((rank for rank, pattern in enumerate(_CIPHER_PREFERENCE) if pattern.search(name)),
+                  len(_CIPHER_PREFERENCE))
+    return (_RARELY_DEPLOYED.search(name) is not None, exchange, cipher, suite.code)
 
 
 def _candidates(version: TlsVersion) -> List[int]:
@@ -178,13 +177,14 @@ def _ends_with_version_refusal(outcome: AttemptOutcome) -> bool:
         outcome, UnofferedChoice)
 
 
-def _probe_version(
-    open_tls_ready: Callable[[], socket.socket],
-    version: TlsVersion,
-    server_name: Optional[str],
-    timeout: Callable[[], float],
-    confirm_final_refusal: bool,
-) -> VersionSurface:
+# One ClientHello on a new connection, offering these suites: what the server answered.
+Offer = Callable[[Tuple[int, ...]], AttemptOutcome]
+
+
+def enumerate_version(offer: Offer, version: TlsVersion, *, confirm_final_refusal: bool) -> VersionSurface:
+    """The rule that turns a server's answers into a version's surface: offer every candidate,
+    take out what the server picks, stop at a refusal (re-offered once when it would end the
+    enumeration and ``confirm_final_refusal``), and call anything else inconclusive."""
     remaining = _candidates(version)
     total = len(remaining)
     accepted: List[int] = []
@@ -211,7 +211,7 @@ def _probe_version(
     refusals: List[str] = []
     while remaining:
         bundle = tuple(remaining[:MAX_SUITES_PER_HELLO])
-        outcome = _offer(open_tls_ready, version, bundle, server_name, timeout())
+        outcome = offer(bundle)
         attempts.append(Attempt(bundle, outcome))
         if isinstance(outcome, ServerChose):
             accepted.append(outcome.suite_code)
@@ -224,7 +224,7 @@ def _probe_version(
         if confirm_final_refusal and (is_version_refusal or len(bundle) == len(remaining)):
             # The refusal would end this version's enumeration: believe it only if a fresh
             # connection (perhaps another backend behind the same name) says the same.
-            again = _offer(open_tls_ready, version, bundle, server_name, timeout())
+            again = offer(bundle)
             attempts.append(Attempt(bundle, again, confirmation=True))
             if isinstance(again, ServerChose):
                 accepted.append(again.suite_code)
@@ -282,6 +282,11 @@ def _offer(
         )
 
 
+def _offering(open_tls_ready: Callable[[], socket.socket], version: TlsVersion, server_name: Optional[str],
+              timeout: Callable[[], float]) -> Offer:
+    return lambda bundle: _offer(open_tls_ready, version, bundle, server_name, timeout())
+
+
 def _constant(value: float) -> Callable[[], float]:
     return lambda: value
 
@@ -306,5 +311,6 @@ def enumerate_surface(
     confirm = confirm_final_refusal if callable(confirm_final_refusal) else (lambda _: confirm_final_refusal)
     return TlsSurface(
         server_name,
-        tuple(_probe_version(open_tls_ready, v, server_name, step, confirm(v)) for v in versions),
+        tuple(enumerate_version(_offering(open_tls_ready, v, server_name, step), v, confirm_final_refusal=confirm(v))
+              for v in versions),
     )
