@@ -41,9 +41,9 @@ class Secret:
         return "***"
 
     def __eq__(self, other: object) -> bool:
-        # Bytes, not str: compare_digest refuses non-ASCII strings, and passwords may be any text.
+        # Bytes (UTF-8), not str: compare_digest refuses non-ASCII strings, and passwords may be any text.
         return isinstance(other, Secret) and secrets.compare_digest(
-            self._value.encode("utf-8"), other._value.encode("utf-8")
+            self._value.encode(), other._value.encode()
         )
 
     def __hash__(self) -> int:
@@ -165,7 +165,7 @@ def scrub(text: str, secrets_: Iterable[Optional[Secret]]) -> str:
     for secret in secrets_:
         if secret is not None and secret.reveal():
             value = secret.reveal()
-            for form in {value, repr(value)[1:-1], repr(value.encode("utf-8"))[2:-1]}:
+            for form in {value, repr(value)[1:-1], repr(value.encode())[2:-1]}:
                 if form:
                     text = text.replace(form, "***")
     return _CONNINFO_PASSWORD.sub(r"\1***", text)
