@@ -16,7 +16,8 @@ import functools
 import math
 import socket
 import ssl
-from typing import Any, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional, Union
 
 from ..errors import ProbeError, TlsNotOffered, UnverifiedTransportError, WrongEngineError
 from ..findings import (
@@ -285,18 +286,31 @@ def reaches_authentication_over_tls(answer: mysql_wire.MySqlLoginAnswer) -> bool
 
 
 def _read_verified_session(attempted: str, conn: Any, secret: Optional[Secret]) -> DriverAttempt:
-    """The server's own view of this session and of its global transport rule."""
+    """The queries of the server's own view, each through driver_call; :func:`session_view` reads the answers."""
     status = driver_call(lambda: _rows(conn, _SESSION_TLS_QUERY), [secret])
+    if isinstance(status, DriverFailure):
+        return session_view(attempted, status, {})  # nothing else is read without the session's status
+    variables = driver_call(lambda: _rows(conn, _TRANSPORT_QUERY), [secret])
+    return session_view(attempted, status, variables)
+
+
+def session_view(attempted: str, status: Union[Mapping[str, str], DriverFailure],
+                 variables: Union[Mapping[str, str], DriverFailure]) -> DriverAttempt:
+    """The server's own view of a verified session and of its global transport rule, from its answers:
+    SHOW SESSION STATUS (Ssl_version and Ssl_cipher, empty without TLS) and SHOW GLOBAL VARIABLES
+    (no require_secure_transport: the server has no such variable). A version this plugin does not
+    know is not conclusive.
+    """
     if isinstance(status, DriverFailure):
         return DriverAttempt(attempted, f"connected, but {_SESSION_TLS_QUERY} failed: {status.render()}",
                              DriverKind.NOT_CONCLUSIVE)
-    variables = driver_call(lambda: _rows(conn, _TRANSPORT_QUERY), [secret])
-    transport: Optional[TransportSetting] = None
-    transport_text = f"{_TRANSPORT_QUERY} failed: {variables.render()}" if isinstance(variables, DriverFailure) else ""
-    if not isinstance(variables, DriverFailure):
+    if isinstance(variables, DriverFailure):
+        transport, transport_text = None, f"{_TRANSPORT_QUERY} failed: {variables.render()}"
+    else:
         transport = TransportSetting(_TRANSPORT_VARIABLE, variables.get(_TRANSPORT_VARIABLE))
         transport_text = transport.render()
-    version_text, cipher = status.get("Ssl_version", ""), status.get("Ssl_cipher", "")
+    # A missing row reads as an empty one: both mean no TLS session.
+    version_text, cipher = status.get("Ssl_version"), status.get("Ssl_cipher")
     answered = (f"connected; Ssl_version={version_text or '(empty)'}, Ssl_cipher={cipher or '(empty)'}; "
                 f"{transport_text}")
     version = parse_server_tls_version(version_text) if version_text else None
@@ -310,11 +324,18 @@ def _read_verified_session(attempted: str, conn: Any, secret: Optional[Secret]) 
 def _rows(conn: Any, query: str) -> dict[str, str]:
     with conn.cursor() as cursor:
         cursor.execute(query)
-        return {_text(name): _text(value) for name, value in cursor.fetchall()}
+        return named_values(cursor.fetchall())
+
+
+def named_values(rows: Iterable[tuple[object, object]]) -> dict[str, str]:
+    """SHOW STATUS / SHOW VARIABLES rows as text by name (PyMySQL may hand back bytes: undecodable bytes
+    are replaced, never an error)."""
+    return {_text(name): _text(value) for name, value in rows}
 
 
 def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    # UTF-8 is bytes.decode's default.
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def classify_pymysql_failure(failure: DriverFailure, expect: DriverMode,

@@ -6,7 +6,8 @@ import math
 import re
 import secrets
 import ssl
-from typing import Any, Optional
+from collections.abc import Sequence
+from typing import Any, Optional, Union
 
 from ..errors import TlsNotOffered
 from ..findings import (
@@ -218,23 +219,38 @@ def _connect(params: dict[str, Any], secret: Optional[Secret]) -> Any:
 
 
 def _read_verified_session(attempted: str, conn: Any, secret: Optional[Secret]) -> DriverAttempt:
-    """The server's own view: this session's TLS, Aurora's rds.force_ssl, the connectable databases."""
-    row = driver_call(lambda: conn.execute(_SESSION_TLS_QUERY).fetchone(), [secret])
-    if isinstance(row, DriverFailure):
-        return DriverAttempt(attempted, f"connected, but reading pg_stat_ssl failed: {row.message}",
+    """The queries of the server's own view, each through driver_call; :func:`session_view` reads the answers."""
+    tls_row = driver_call(lambda: conn.execute(_SESSION_TLS_QUERY).fetchone(), [secret])
+    if isinstance(tls_row, DriverFailure) or tls_row is None:
+        return session_view(attempted, tls_row, None, ())  # nothing else is read without this backend's row
+    force_ssl_row = driver_call(lambda: conn.execute(_FORCE_SSL_QUERY).fetchone(), [secret])
+    databases_rows = driver_call(lambda: conn.execute(_DATABASES_QUERY).fetchall(), [secret])
+    return session_view(attempted, tls_row, force_ssl_row, databases_rows)
+
+
+Row = Sequence[Any]
+
+
+def session_view(attempted: str, tls_row: Union[Row, DriverFailure, None],
+                 force_ssl_row: Union[Row, DriverFailure, None],
+                 databases_rows: Union[Sequence[Row], DriverFailure]) -> DriverAttempt:
+    """The server's own view of a verified session, from its answers: this backend's pg_stat_ssl row
+    (ssl, version, cipher), Aurora's rds.force_ssl (a NULL or no row: the server has no such parameter)
+    and the connectable databases (one name a row). A version this plugin does not know is not conclusive.
+    """
+    if isinstance(tls_row, DriverFailure):
+        return DriverAttempt(attempted, f"connected, but reading pg_stat_ssl failed: {tls_row.message}",
                              DriverKind.NOT_CONCLUSIVE)
-    if row is None:
+    if tls_row is None:
         return DriverAttempt(attempted, "pg_stat_ssl has no row for this backend", DriverKind.NOT_CONCLUSIVE)
-    force_ssl = driver_call(lambda: conn.execute(_FORCE_SSL_QUERY).fetchone(), [secret])
-    databases = driver_call(lambda: conn.execute(_DATABASES_QUERY).fetchall(), [secret])
-    transport = None if isinstance(force_ssl, DriverFailure) else TransportSetting(
-        _FORCE_SSL, None if force_ssl is None or force_ssl[0] is None else str(force_ssl[0]))
-    names = () if isinstance(databases, DriverFailure) else tuple(str(r[0]) for r in databases)
-    encrypted, version_text, cipher = bool(row[0]), row[1], row[2]
+    transport = None if isinstance(force_ssl_row, DriverFailure) else TransportSetting(
+        _FORCE_SSL, None if force_ssl_row is None or force_ssl_row[0] is None else str(force_ssl_row[0]))
+    names = () if isinstance(databases_rows, DriverFailure) else tuple(str(r[0]) for r in databases_rows)
+    encrypted, version_text, cipher = bool(tls_row[0]), tls_row[1], tls_row[2]
     answered = (f"connected; pg_stat_ssl says ssl={encrypted}, version={version_text}, cipher={cipher}; "
-                + (transport.render() if transport else f"rds.force_ssl unreadable: {force_ssl}")
+                + (transport.render() if transport else f"rds.force_ssl unreadable: {force_ssl_row}")
                 + (f"; connectable databases: {', '.join(names)}" if names
-                   else f"; the connectable databases could not be listed: {databases}"))
+                   else f"; the connectable databases could not be listed: {databases_rows}"))
     version = parse_server_tls_version(version_text) if version_text else None
     if version_text and version is None:
         return DriverAttempt(attempted, f"{answered}; the server reports a TLS version this plugin does not know",
