@@ -243,14 +243,21 @@ def session_view(attempted: str, tls_row: Union[Row, DriverFailure, None],
                              DriverKind.NOT_CONCLUSIVE)
     if tls_row is None:
         return DriverAttempt(attempted, "pg_stat_ssl has no row for this backend", DriverKind.NOT_CONCLUSIVE)
-    transport = None if isinstance(force_ssl_row, DriverFailure) else TransportSetting(
-        _FORCE_SSL, None if force_ssl_row is None or force_ssl_row[0] is None else str(force_ssl_row[0]))
+    transport: Optional[TransportSetting] = None
+    if isinstance(force_ssl_row, DriverFailure):
+        transport_text = f"rds.force_ssl unreadable: {force_ssl_row.render()}"
+    else:
+        transport = TransportSetting(
+            _FORCE_SSL, None if force_ssl_row is None or force_ssl_row[0] is None else str(force_ssl_row[0]))
+        transport_text = transport.render()
     names = () if isinstance(databases_rows, DriverFailure) else tuple(str(r[0]) for r in databases_rows)
     encrypted, version_text, cipher = bool(tls_row[0]), tls_row[1], tls_row[2]
     answered = (f"connected; pg_stat_ssl says ssl={encrypted}, version={version_text}, cipher={cipher}; "
-                + (transport.render() if transport else f"rds.force_ssl unreadable: {force_ssl_row}")
-                + (f"; connectable databases: {', '.join(names)}" if names
-                   else f"; the connectable databases could not be listed: {databases_rows}"))
+                + transport_text
+                + (f"; the connectable databases could not be listed: {databases_rows.render()}"
+                   if isinstance(databases_rows, DriverFailure)
+                   else f"; connectable databases: {', '.join(names)}" if names
+                   else "; no connectable database was listed"))
     version = parse_server_tls_version(version_text) if version_text else None
     if version_text and version is None:
         return DriverAttempt(attempted, f"{answered}; the server reports a TLS version this plugin does not know",
