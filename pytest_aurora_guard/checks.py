@@ -650,6 +650,12 @@ def judge_driver_below_floor(probe: Observations, _: Optional[TlsVersion]) -> Ve
                              *evidence.pair, _NETWORK_REMEDY)
 
 
+_UNNAMED_CIPHER_REMEDY = ("query the session's suite as the probe account (PostgreSQL: SELECT cipher FROM "
+                          "pg_stat_ssl WHERE pid = pg_backend_pid(); MySQL: SHOW SESSION STATUS LIKE 'Ssl_cipher'); "
+                          "a proxy between the guard and the server may not report it: point the guard at the "
+                          "cluster endpoint")
+
+
 def judge_driver_verified(probe: Observations, _: Optional[TlsVersion]) -> Verdict:
     make = _Verdicts(probe, "driver_verified_session")
     attempt = probe.driver_verified()
@@ -675,7 +681,11 @@ def judge_driver_verified(probe: Observations, _: Optional[TlsVersion]) -> Verdi
     if session.version < floor:
         return make.failed(f"the server reports {session.version.label}, below the floor {floor.label}",
                            attempted, answered, _floor_remedy(probe))
-    suite = _lookup(session.cipher_name) if session.cipher_name else None  # no name: no suite to allow
+    if not session.cipher_name:
+        # Absence of a name is not a disallowed suite, and not an allowed one either.
+        return make.inconclusive(f"the server reports a {session.version.label} session but names no cipher suite, "
+                                 "so the allowlist cannot be checked", attempted, answered, _UNNAMED_CIPHER_REMEDY)
+    suite = _lookup(session.cipher_name)
     if suite is None or suite.code not in allowlist:
         return make.failed(f"the server reports cipher {session.cipher_name}, not in the allowlist",
                            attempted, answered, _suite_remedy(probe, (session.version,)))
