@@ -242,7 +242,8 @@ def _render_change(change: Change, allowlist: AllowlistLike, outside: list[str])
         body = [f"    {sign} {_describe_entry(v, is_cipher_list, allowlist, collect)}" for v in change.values]
         return [head, *body]
     if kind is ChangeKind.FIELD_CHANGED:
-        label = _FIELD_LABELS.get(change.field or "", change.field or "?")
+        field = change.field or "?"
+        label = _FIELD_LABELS.get(field, field)
         lines = [f"  {name}: {label} changed: {_show(change.old)} → {_show(change.new)}"]
         if change.field == "value" and is_cipher_list:
             old_suites = set(_split(change.old))
