@@ -7,8 +7,10 @@ when the gate stops a promotion.
 from __future__ import annotations
 
 import json
+import locale
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +22,7 @@ from pytest_aurora_guard.drift.baselines import (
     FamilyDefaults,
     ParameterDefault,
     TrackedParameter,
+    WriteOutcome,
     check_family_name,
     discover_baselines,
     load_baseline,
@@ -32,7 +35,10 @@ from pytest_aurora_guard.drift.gate import (
     Change,
     ChangeKind,
     DriftReport,
+    FetchOutcome,
+    GateSettings,
     Target,
+    UpdateRecord,
     _not_shipped,
     _prefix,
     compare,
@@ -708,6 +714,17 @@ def test_every_misplaced_baseline_is_named_in_one_error(tmp_path: Path) -> None:
 # -- writing baseline files ----------------------------------------------------------------------
 
 
+def watch(monkeypatch: pytest.MonkeyPatch, name: str, seen: Callable[..., object]) -> None:
+    """``os.<name>`` still does its work, after showing its arguments to ``seen``."""
+    real = getattr(os, name)
+
+    def watched(*args: Any) -> Any:
+        seen(*args)
+        return real(*args)
+
+    monkeypatch.setattr(os, name, watched)
+
+
 def test_a_baseline_is_written_into_folders_that_do_not_exist_yet(tmp_path: Path) -> None:
     path = tmp_path / "team" / "baselines" / "us-east-1" / "aurora-postgresql11.json"
 
@@ -731,13 +748,8 @@ def test_the_new_content_goes_to_a_hidden_temporary_file_next_to_the_baseline(
 ) -> None:
     path = tmp_path / "us-east-1" / "aurora-postgresql11.json"
     renamed: list[Path] = []
-    real_replace = os.replace
+    watch(monkeypatch, "replace", lambda src, dst: renamed.append(Path(src)))
 
-    def recording_replace(src: Any, dst: Any) -> None:
-        renamed.append(Path(src))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", recording_replace)
     write_baseline(path, pg_defaults())
     monkeypatch.undo()
 
@@ -763,3 +775,123 @@ def test_an_interrupt_just_after_the_rename_leaves_the_new_file_and_is_not_maske
     monkeypatch.undo()
 
     assert path.read_text(encoding="utf-8") == pg_defaults().render()
+
+
+@pytest.fixture
+def ascii_locale() -> Iterator[None]:
+    """The process's text encoding is ASCII, as on a runner with LANG=C and no UTF-8 coercion."""
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
+
+
+@pytest.mark.usefixtures("ascii_locale")
+def test_a_baseline_is_written_and_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    path = tmp_path / "us-east-1" / "aurora-postgresql11.json"
+
+    write_baseline(path, pg_defaults(value="café"))
+
+    assert load_baseline(path, "us-east-1", "aurora-postgresql11") == pg_defaults(value="café")
+
+
+def test_the_rename_is_made_durable_by_syncing_the_file_then_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "us-east-1" / "aurora-postgresql11.json"
+    synced: list[str] = []
+    watch(monkeypatch, "fsync", lambda fd: synced.append("directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"))
+
+    write_baseline(path, pg_defaults())
+    monkeypatch.undo()
+
+    assert synced == ["file", "directory"]
+
+
+# -- what the pytest-xdist controller ships to its workers ---------------------------------------
+
+
+def test_a_fetch_outcome_crosses_to_a_worker_unchanged() -> None:
+    outcome = FetchOutcome(TARGET, pg_defaults(), pages=3, unreturned=("ssl_max_protocol_version",))
+
+    wire = outcome.to_wire()
+
+    assert wire == {
+        "region": "us-east-1",
+        "family": "aurora-postgresql11",
+        "defaults": pg_defaults().to_json(),
+        "pages": 3,
+        "error": None,
+        "unreturned": ["ssl_max_protocol_version"],
+    }
+    assert FetchOutcome.from_wire(json.loads(json.dumps(wire))) == outcome
+
+
+def test_a_failed_fetch_crosses_to_a_worker_with_its_error() -> None:
+    outcome = FetchOutcome(TARGET, error="AWS said no")
+
+    wire = outcome.to_wire()
+
+    assert wire == {"region": "us-east-1", "family": "aurora-postgresql11", "defaults": None, "pages": 0,
+                    "error": "AWS said no", "unreturned": []}
+    assert FetchOutcome.from_wire(json.loads(json.dumps(wire))) == outcome
+
+
+def test_defaults_a_worker_cannot_read_are_refused_naming_the_target() -> None:
+    wire = {**FetchOutcome(TARGET).to_wire(), "defaults": []}
+
+    with pytest.raises(BaselineError) as raised:
+        FetchOutcome.from_wire(wire)
+
+    assert str(raised.value) == "us-east-1/aurora-postgresql11: expected a JSON object at the top, found list"
+
+
+def test_an_update_record_crosses_to_a_worker_unchanged() -> None:
+    record = UpdateRecord(TARGET, Path("baselines/us-east-1/aurora-postgresql11.json"), WriteOutcome.UPDATED,
+                          review=("  ssl_ciphers: tracked now, but the baseline does not record it",))
+
+    wire = record.to_wire()
+
+    assert wire == {
+        "region": "us-east-1",
+        "family": "aurora-postgresql11",
+        "path": "baselines/us-east-1/aurora-postgresql11.json",
+        "outcome": "updated",
+        "error": None,
+        "review": ["  ssl_ciphers: tracked now, but the baseline does not record it"],
+    }
+    assert UpdateRecord.from_wire(json.loads(json.dumps(wire))) == record
+    assert record.changed
+
+
+def test_a_failed_update_crosses_to_a_worker_with_its_error() -> None:
+    record = UpdateRecord(TARGET, Path("b.json"), error="nothing written: AWS said no")
+
+    wire = record.to_wire()
+
+    assert wire == {"region": "us-east-1", "family": "aurora-postgresql11", "path": "b.json", "outcome": None,
+                    "error": "nothing written: AWS said no", "review": []}
+    assert UpdateRecord.from_wire(json.loads(json.dumps(wire))) == record
+    assert not record.changed
+
+
+# -- the run's settings --------------------------------------------------------------------------
+
+
+def test_the_settings_name_the_baseline_file_and_the_update_command_with_their_options(tmp_path: Path) -> None:
+    settings = GateSettings((TARGET,), tmp_path, update=False, tracked=DEFAULT_TRACKED_PARAMETERS,
+                            command_options=("--cipher-baseline-dir", "my baselines"))
+
+    assert settings.baseline_file(TARGET) == tmp_path / "us-east-1" / "aurora-postgresql11.json"
+    assert settings.update_command(TARGET) == f"{COMMAND_TEXT} --cipher-baseline-dir 'my baselines'"
+
+
+def test_aws_is_asked_only_for_an_update_or_a_baseline_that_exists(tmp_path: Path) -> None:
+    check = GateSettings((TARGET,), tmp_path, update=False, tracked=DEFAULT_TRACKED_PARAMETERS)
+    update = replace(check, update=True)
+
+    assert (check.needs_fetch(TARGET), update.needs_fetch(TARGET)) == (False, True)
+    write_baseline(check.baseline_file(TARGET), pg_defaults())
+    assert (check.needs_fetch(TARGET), update.needs_fetch(TARGET)) == (True, True)
