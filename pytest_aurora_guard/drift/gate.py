@@ -100,6 +100,10 @@ class DriftReport:
         return bool(self.changes)
 
 
+# The parameter name of a change no single parameter explains.
+WHOLE_FILE = "(file)"
+
+
 def compare(baseline: FamilyDefaults, current: FamilyDefaults) -> DriftReport:
     """Every difference between the committed baseline and what AWS serves now."""
     old, new = baseline.parameters_json(), current.parameters_json()
@@ -139,7 +143,7 @@ def compare(baseline: FamilyDefaults, current: FamilyDefaults) -> DriftReport:
     for name, values in removed.items():
         changes.append(Change(name, ChangeKind.ALLOWED_REMOVED, values=tuple(sorted(values))))
     if not changes:  # e.g. only a repeated entry changed: still not equal, so still drift
-        changes.append(Change("(file)", ChangeKind.OTHER, None, old, new))
+        changes.append(Change(WHOLE_FILE, ChangeKind.OTHER, None, old, new))
     order = list(ChangeKind)
     changes.sort(key=lambda c: (c.parameter, order.index(c.kind), c.field or ""))
     return DriftReport(target, tuple(changes))
@@ -264,7 +268,10 @@ def _render_change(change: Change, allowlist: AllowlistLike, outside: list[str])
         return [f"  {name}: tracked now, but the baseline does not record it"]
     if kind is ChangeKind.NO_LONGER_TRACKED:
         return [f"  {name}: recorded in the baseline, but no longer tracked"]
-    return [f"  {name}: {change.field or ''} differs: {_show(change.old)} → {_show(change.new)}"]
+    if name == WHOLE_FILE:
+        return ["  the file as a whole: an AllowedValues entry is listed more than once on one side (the same "
+                "values either way); the update rewrites the lists as AWS serves them"]
+    return [f"  {name}: {change.field} differs: {_show(change.old)} → {_show(change.new)}"]
 
 
 def _describe_entry(entry: str, is_cipher: bool, allowlist: AllowlistLike, outside: Optional[list[str]]) -> str:
