@@ -131,7 +131,7 @@ class TlsContexts:
             close_quietly(sock)
             return context
         names = sorted(set(excluding))
-        spec = ":".join(["ALL:COMPLEMENTOFALL", *(f"!{name}" for name in names), "@SECLEVEL=0"])
+        spec = ":".join([EVERY_LOCAL_SUITE, *(f"!{name}" for name in names)])
         try:
             with self._lock:
                 # SSL_new copies the context's cipher list, so once wrapped the socket keeps its
