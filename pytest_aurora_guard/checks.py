@@ -30,7 +30,7 @@ from .tls.certificates import (
 )
 from .tls.ciphers import REGISTRY, UnknownCipherSuite
 from .tls.handshake import HandshakeCompleted, HandshakeNotOffered, HandshakeRefused
-from .tls.surface import VersionStatus, VersionSurface
+from .tls.surface import CONFIRM_SUITES_PER_HELLO, VersionStatus, VersionSurface
 from .tls.versions import TlsVersion
 
 TRANSMISSION_SECURITY = ("HIPAA 45 CFR 164.312(e)(1) transmission security",
@@ -445,8 +445,9 @@ def judge_version_refused(probe: Observations, version: Optional[TlsVersion]) ->
                            "system OpenSSL", attempted, answered)
     outcome = next(o for o in outcomes if not isinstance(o, HandshakeRefused))
     if isinstance(outcome, HandshakeNotOffered) and version is TlsVersion.SSLv3:
-        return make.passed("SSLv3 refused, on one witness only: the crafted ClientHellos, refused twice on fresh "
-                           f"connections; no second witness is available ({outcome.detail})", attempted, answered)
+        return make.passed("SSLv3 refused, on one witness only: the crafted ClientHellos, every suite refused again "
+                           f"on fresh connections in hellos of at most {CONFIRM_SUITES_PER_HELLO} suites; no second "
+                           f"witness is available ({outcome.detail})", attempted, answered)
     if isinstance(outcome, HandshakeNotOffered):
         return make.inconclusive(
             f"the crafted ClientHellos were refused, but only one witness was available: the local OpenSSL cannot "

@@ -178,6 +178,12 @@ def refusing_hellos_over(max_suites: int) -> FrontPolicy:
     return lambda _, hello: HANDSHAKE_FAILURE if suites_offered(hello) > max_suites else None
 
 
+def refusing_hellos_unless_sized(sizes: range) -> FrontPolicy:
+    """Refuse every ClientHello whose suite count is outside ``sizes``: a front that lets one
+    client's hello through (here: the system OpenSSL's) and no other."""
+    return lambda _, hello: None if suites_offered(hello) in sizes else HANDSHAKE_FAILURE
+
+
 def suites_offered(record: bytes) -> int:
     body = record[9:]  # record header (5) + handshake header (4)
     offset = 2 + 32

@@ -23,18 +23,20 @@ class TestHardenedServer:
         assert run.outcomes() == dict.fromkeys(sorted(CREDENTIAL_FREE), "passed")
         assert run.result.ret == pytest.ExitCode.OK
 
-    def test_the_credential_free_gate_costs_eighteen_connections_in_the_servers_own_log(self, run_guard,
-                                                                                        pg_hardened, ca_bundle):
-        # SSLv3: 2 crafted (refusal, confirmation); TLS 1.0, 1.1, 1.2: 1 crafted + 1 OpenSSL
-        # witness each; TLS 1.3: 2 accepted + 1 refused + 1 confirmation; the modern handshake (also
-        # the floor's and TLS 1.3's OpenSSL witness): 13 for the TLS checks; 4 plaintext attempts (the
-        # configured and a random identity, each twice); certificate_trusted's own verified handshake.
+    def test_the_credential_free_gate_costs_forty_five_connections_in_the_servers_own_log(self, run_guard,
+                                                                                           pg_hardened, ca_bundle):
+        # A refusal counts only from a hello of at most 32 suites: SSLv3 (123 suites): 1 crafted + 4
+        # short; TLS 1.0 and 1.1 (172): 1 + 6 short + 1 OpenSSL witness each; TLS 1.2 (355): 1 + 12
+        # short + 1 witness; TLS 1.3: 2 accepted + 1 refused + 1 confirmation; the modern handshake
+        # (also the floor's and TLS 1.3's OpenSSL witness): 40 for the TLS checks; 4 plaintext
+        # attempts (the configured and a random identity, each twice); certificate_trusted's own
+        # verified handshake.
         log = pg_hardened.directory / "server.log"
         before = log.read_text(errors="replace").count("connection received:")
         run = run_guard(f"--aurora-endpoint={pg_hardened.endpoint}", f"--aurora-ca-bundle={ca_bundle}")
         assert run.result.ret == pytest.ExitCode.OK
         time.sleep(0.2)  # the server writes its log line as it accepts
-        assert log.read_text(errors="replace").count("connection received:") - before == 18
+        assert log.read_text(errors="replace").count("connection received:") - before == 45
 
     def test_every_driver_check_passes_with_credentials(self, run_guard, pg_hardened, ca_bundle, monkeypatch):
         run = run_guard(*with_credentials(monkeypatch, pg_hardened, ca_bundle))
@@ -77,11 +79,12 @@ class TestWeakServer:
     def test_sslv3_is_refused_even_though_the_local_openssl_cannot_offer_it(self, run):
         assert run.outcome_of("tls_version_refused[SSLv3]") == "passed"
         evidence = run.verdict_text("tls_version_refused[SSLv3]").splitlines()
-        assert evidence[0] == ("SSLv3 refused, on one witness only: the crafted ClientHellos, refused twice on fresh "
-                               "connections; no second witness is available (Python's ssl module and OpenSSL 3 "
-                               "have no SSLv3)")
-        assert any(line.startswith("crafted: none of the ") and line.endswith(
-            "(the last bundle twice), each answered with fatal alert 40 (handshake_failure)") for line in evidence)
+        assert evidence[0] == ("SSLv3 refused, on one witness only: the crafted ClientHellos, every suite refused "
+                               "again on fresh connections in hellos of at most 32 suites; no second witness is "
+                               "available (Python's ssl module and OpenSSL 3 have no SSLv3)")
+        assert any(line.startswith("crafted: none of the 123 SSLv3 suites accepted, offered in 1 ClientHello, ")
+                   and line.endswith("re-offered 32 at a time in 4 ClientHellos, each answered with fatal alert 40 "
+                                     "(handshake_failure)") for line in evidence)
         assert "OpenSSL: the local TLS library cannot offer SSLv3: Python's ssl module and OpenSSL 3 have no SSLv3" \
             in evidence
 

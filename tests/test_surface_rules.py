@@ -17,6 +17,7 @@ from pytest_aurora_guard.errors import ProbeError
 from pytest_aurora_guard.tls.ciphers import REGISTRY
 from pytest_aurora_guard.tls.hello import ServerAlert, ServerChose, Timeout, UnofferedChoice
 from pytest_aurora_guard.tls.surface import (
+    CONFIRM_SUITES_PER_HELLO,
     MAX_SUITES_PER_HELLO,
     Attempt,
     AttemptOutcome,
@@ -45,16 +46,19 @@ class Server:
     """Answers each ClientHello from a script: a suite code means "choose it" (it must be on
     offer), anything else is the answer itself. Records every offer."""
 
-    def __init__(self, version: TlsVersion, *answers: int | AttemptOutcome) -> None:
+    def __init__(self, version: TlsVersion, *answers: int | AttemptOutcome,
+                 then: AttemptOutcome | None = None) -> None:
         self.version = version
         self.given = list(answers)
         self.answers = list(answers)
+        self.then = then  # the answer to every hello after the script, if any
         self.offers: list[tuple[int, ...]] = []
 
     def __call__(self, bundle: tuple[int, ...]) -> AttemptOutcome:
-        assert self.answers, f"offered a ClientHello the script has no answer for: {len(bundle)} suites"
+        assert self.answers or self.then, f"offered a ClientHello the script has no answer for: {len(bundle)} suites"
         self.offers.append(bundle)
-        answer = self.answers.pop(0)
+        answer = self.answers.pop(0) if self.answers else self.then
+        assert answer is not None
         if isinstance(answer, int):
             assert answer in bundle, f"the script chose 0x{answer:04X}, which was not on offer"
             return ServerChose(self.version, answer, False)
@@ -63,7 +67,7 @@ class Server:
     def attempts(self, *confirmations: int) -> tuple[Attempt, ...]:
         """The attempts the surface must report: these offers, with the answers in order; the
         ``confirmations`` are the indexes of the connections that re-offered a refusal."""
-        replay = Server(self.version, *self.given)
+        replay = Server(self.version, *self.given, then=self.then)
         return tuple(Attempt(offer, replay(offer), index in confirmations) for index, offer in enumerate(self.offers))
 
 server = Server
@@ -94,6 +98,22 @@ class TestAVersionTheServerDoesNotSpeak:
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=False)
         assert found == surface(V.TLSv1_3, VersionStatus.REFUSED, (), True,
                                 "TLSv1.3 refused: fatal alert 70 (protocol_version)", tls13.attempts(), True)
+
+    def test_one_short_hello_refused_without_confirmation_is_refused(self):
+        tls13 = server(V.TLSv1_3, HANDSHAKE_FAILURE)
+        found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=False)
+        assert found == surface(
+            V.TLSv1_3, VersionStatus.REFUSED, (), True,
+            f"none of the {TLS13_SUITES} TLSv1.3 suites accepted, offered in 1 ClientHello, each answered with fatal "
+            "alert 40 (handshake_failure)", tls13.attempts(), True)
+
+    def test_silence_to_the_confirmation_after_an_acceptance_counts_what_is_left(self):
+        tls13 = server(V.TLSv1_3, AES_128_GCM, HANDSHAKE_FAILURE, SILENCE)
+        found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
+        assert found.reason == (
+            f"{TLS13_SUITES - 1} of {TLS13_SUITES} TLSv1.3 suites left unresolved: offering {TLS13_SUITES - 1} suites "
+            "got no complete answer within 5 s (0 bytes received), after fatal alert 40 (handshake_failure) on the "
+            "previous connection")
 
     def test_is_inconclusive_when_the_second_connection_does_not_answer(self):
         tls13 = server(V.TLSv1_3, PROTOCOL_VERSION, SILENCE)
@@ -182,45 +202,102 @@ class TestAnswersThatAreNotEvidence:
         assert (found.status, found.complete) == (VersionStatus.INCONCLUSIVE, False)
 
 
-class TestAVersionOfferedInSeveralHellos:
-    def test_offers_at_most_the_hello_limit_and_every_candidate_once(self):
-        tls12 = server(V.TLSv1_2, *[HANDSHAKE_FAILURE] * 4)
-        enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
-        first, second, last, again = tls12.offers
-        assert len(first) == len(second) == MAX_SUITES_PER_HELLO
-        assert last == again
-        assert len(first) + len(second) + len(last) == TLS12_SUITES
-        assert set(first) | set(second) | set(last) == {suite.code for suite in REGISTRY.for_version(V.TLSv1_2)}
+BIG_HELLOS = -(-TLS12_SUITES // MAX_SUITES_PER_HELLO)  # 355 suites: 3 hellos of up to 128
+SMALL_HELLOS = -(-TLS12_SUITES // CONFIRM_SUITES_PER_HELLO)  # and 12 of up to 32
 
-    def test_is_refused_when_every_hello_is_refused_alike(self):
-        tls12 = server(V.TLSv1_2, *[HANDSHAKE_FAILURE] * 4)
+
+class TestAVersionOfferedInSeveralHellos:
+    def test_offers_every_candidate_in_big_hellos_then_again_in_small_ones_when_all_are_refused(self):
+        tls12 = server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
+        enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
+        big, small = tls12.offers[:BIG_HELLOS], tls12.offers[BIG_HELLOS:]
+        every = sorted(suite.code for suite in REGISTRY.for_version(V.TLSv1_2))
+        assert [len(hello) for hello in big] == [MAX_SUITES_PER_HELLO, MAX_SUITES_PER_HELLO, TLS12_SUITES - 256]
+        assert len(small) == SMALL_HELLOS
+        assert max(len(hello) for hello in small) == CONFIRM_SUITES_PER_HELLO
+        assert sorted(code for hello in big for code in hello) == every
+        assert sorted(code for hello in small for code in hello) == every
+
+    def test_is_refused_when_every_hello_big_and_small_is_refused_alike(self):
+        tls12 = server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert found == surface(
             V.TLSv1_2, VersionStatus.REFUSED, (), True,
-            f"none of the {TLS12_SUITES} TLSv1.2 suites accepted, offered in 4 ClientHellos (the last bundle twice), "
-            "each answered with fatal alert 40 (handshake_failure)",
-            tls12.attempts(3), True)
+            f"none of the {TLS12_SUITES} TLSv1.2 suites accepted, offered in 3 ClientHellos, each answered with "
+            "fatal alert 40 (handshake_failure); re-offered 32 at a time in 12 ClientHellos, each answered with "
+            "fatal alert 40 (handshake_failure)",
+            tls12.attempts(*range(BIG_HELLOS, BIG_HELLOS + SMALL_HELLOS)), True)
 
-    def test_only_the_bundle_that_ends_the_enumeration_is_re_offered(self):
-        tls12 = server(V.TLSv1_2, *[HANDSHAKE_FAILURE] * 3)
+    def test_a_version_refused_to_a_big_hello_is_believed_only_after_small_ones(self):
+        tls12 = server(V.TLSv1_2, then=PROTOCOL_VERSION)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=False)
-        assert found.reason == (f"none of the {TLS12_SUITES} TLSv1.2 suites accepted, offered in 3 ClientHellos, "
-                                "each answered with fatal alert 40 (handshake_failure)")
-        assert [attempt.confirmation for attempt in found.attempts] == [False, False, False]
+        assert (found.status, found.complete, found.accepted_suites) == (VersionStatus.REFUSED, True, ())
+        assert found.reason == ("TLSv1.2 refused: fatal alert 70 (protocol_version); re-offered 32 at a time in 12 "
+                                "ClientHellos, each answered with fatal alert 70 (protocol_version)")
+        assert [len(hello) for hello in tls12.offers[1:]] == [CONFIRM_SUITES_PER_HELLO] * 11 + [TLS12_SUITES - 352]
+        assert sorted(code for hello in tls12.offers[1:] for code in hello) == sorted(
+            suite.code for suite in REGISTRY.for_version(V.TLSv1_2))
+
+    def test_an_older_version_in_answer_to_the_short_hellos_is_a_refusal_too(self):
+        older = UnofferedChoice(int(V.TLSv1_1), 0x002F, False, "version TLSv1.1 not offered")
+        found = enumerate_version(server(V.TLSv1_2, then=older), V.TLSv1_2, confirm_final_refusal=False)
+        assert (found.status, found.reason) == (
+            VersionStatus.REFUSED, "TLSv1.2 refused: server answered in TLSv1.1, its highest version; re-offered 32 "
+            "at a time in 12 ClientHellos, each answered with server answered in TLSv1.1, its highest version")
+
+    def test_silence_after_acceptances_counts_what_the_big_hellos_left_unproven(self):
+        tls12 = server(V.TLSv1_2, tls12_offers()[0][0], HANDSHAKE_FAILURE, SILENCE)
+        found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
+        assert (found.status, found.complete) == (VersionStatus.ACCEPTED, False)
+        assert found.reason == (f"{TLS12_SUITES - 1} of {TLS12_SUITES} TLSv1.2 suites left unresolved: offering 128 "
+                                "suites got no complete answer within 5 s (0 bytes received)")
+
+    def test_silence_to_a_short_hello_after_an_acceptance_counts_what_is_left(self):
+        first_short = tls12_offers()[0][0]
+        tls12 = server(V.TLSv1_2, PROTOCOL_VERSION, first_short, SILENCE)
+        found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
+        assert (found.status, found.complete, found.accepted_suites) == (VersionStatus.ACCEPTED, False, (first_short,))
+        assert found.reason == (
+            f"{TLS12_SUITES - 1} of {TLS12_SUITES} TLSv1.2 suites left unresolved: offering 32 suites got no complete "
+            "answer within 5 s (0 bytes received), re-offering what a larger ClientHello had refused (fatal alert 70 "
+            "(protocol_version))")
+
+    def test_a_bundle_of_exactly_the_short_size_is_believed_as_it_is(self):
+        # TLS 1.0: 128 + 44 suites; the server accepts 12 of the second hello's, leaving exactly 32.
+        big = server(V.TLSv1_0, then=HANDSHAKE_FAILURE)
+        enumerate_version(big, V.TLSv1_0, confirm_final_refusal=True)
+        accepts = set(big.offers[1][:12])
+
+        def choosing(bundle: tuple[int, ...]) -> AttemptOutcome:
+            chosen = next((code for code in bundle if code in accepts), None)
+            return ServerChose(V.TLSv1_0, chosen, False) if chosen is not None else HANDSHAKE_FAILURE
+
+        found = enumerate_version(choosing, V.TLSv1_0, confirm_final_refusal=True)
+        assert [(len(a.offered), a.confirmation) for a in found.attempts] == (
+            [(128, False)] + [(44 - n, False) for n in range(12)] + [(32, False)] + [(32, True)] * 4)
+
 
     def test_refused_with_different_alerts_lists_each(self):
-        tls12 = server(V.TLSv1_2, HANDSHAKE_FAILURE, INSUFFICIENT_SECURITY, HANDSHAKE_FAILURE, HANDSHAKE_FAILURE)
+        tls12 = server(V.TLSv1_2, HANDSHAKE_FAILURE, INSUFFICIENT_SECURITY, HANDSHAKE_FAILURE, INSUFFICIENT_SECURITY,
+                       then=HANDSHAKE_FAILURE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert found.status is VersionStatus.REFUSED
         assert found.reason == (
             f"none of the {TLS12_SUITES} TLSv1.2 suites accepted: fatal alert 40 (handshake_failure); "
-            "fatal alert 71 (insufficient_security); fatal alert 40 (handshake_failure)")
+            "fatal alert 71 (insufficient_security); fatal alert 40 (handshake_failure); re-offered 32 at a time in "
+            "12 ClientHellos, answered with fatal alert 71 (insufficient_security); fatal alert 40 (handshake_failure)")
+
+    def test_a_small_hello_that_is_not_answered_leaves_the_version_inconclusive(self):
+        tls12 = server(V.TLSv1_2, PROTOCOL_VERSION, SILENCE)
+        found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
+        assert (found.status, found.complete) == (VersionStatus.INCONCLUSIVE, False)
+        assert found.reason == (
+            "no TLSv1.2 suite resolved: offering 32 suites got no complete answer within 5 s (0 bytes received), "
+            "re-offering what a larger ClientHello had refused (fatal alert 70 (protocol_version))")
 
     def test_a_suite_chosen_from_a_later_hello_leaves_the_choice_order_incomplete(self):
-        probe = server(V.TLSv1_2, *[HANDSHAKE_FAILURE] * 4)
-        enumerate_version(probe, V.TLSv1_2, confirm_final_refusal=True)
-        common, rare = probe.offers[0][0], probe.offers[2][0]
-        tls12 = server(V.TLSv1_2, common, HANDSHAKE_FAILURE, rare, *[HANDSHAKE_FAILURE] * 3)
+        common, rare = tls12_offers()[0][0], tls12_offers()[2][0]
+        tls12 = server(V.TLSv1_2, common, HANDSHAKE_FAILURE, rare, then=HANDSHAKE_FAILURE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert (found.status, found.accepted_suites, found.complete, found.choice_order_complete) == (
             VersionStatus.ACCEPTED, (common, rare), True, False)
@@ -228,12 +305,39 @@ class TestAVersionOfferedInSeveralHellos:
                                 "(fatal alert 40 (handshake_failure))")
 
     def test_suites_chosen_from_the_first_hello_give_the_whole_choice_order(self):
-        probe = server(V.TLSv1_2, *[HANDSHAKE_FAILURE] * 4)
-        enumerate_version(probe, V.TLSv1_2, confirm_final_refusal=True)
-        first, second = probe.offers[0][1], probe.offers[0][0]
-        tls12 = server(V.TLSv1_2, first, second, *[HANDSHAKE_FAILURE] * 4)
+        first, second = tls12_offers()[0][1], tls12_offers()[0][0]
+        tls12 = server(V.TLSv1_2, first, second, then=HANDSHAKE_FAILURE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert (found.accepted_suites, found.choice_order_complete) == ((first, second), True)
+
+
+TRIPLE_DES, RC4_SHA = 0x000A, 0x0005  # TLS_RSA_WITH_3DES_EDE_CBC_SHA, TLS_RSA_WITH_RC4_128_SHA
+
+
+class RefusingBigHellos:
+    """A server (or a middlebox before it) that refuses every hello over 64 suites, and otherwise
+    chooses 3DES or RC4 when offered: what a short, old client's hello gets."""
+
+    def __init__(self, version: TlsVersion) -> None:
+        self.version = version
+
+    def __call__(self, bundle: tuple[int, ...]) -> AttemptOutcome:
+        if len(bundle) > 64:
+            return PROTOCOL_VERSION
+        chosen = next((code for code in (TRIPLE_DES, RC4_SHA) if code in bundle), None)
+        return ServerChose(self.version, chosen, False) if chosen is not None else HANDSHAKE_FAILURE
+
+
+class TestAServerThatRefusesBigHellos:
+    @pytest.mark.parametrize("version", [V.SSLv3, V.TLSv1_0, V.TLSv1_1, V.TLSv1_2])
+    def test_is_caught_accepting_what_it_gives_a_short_hello(self, version: TlsVersion):
+        found = enumerate_version(RefusingBigHellos(version), version, confirm_final_refusal=False)
+        assert (found.status, set(found.accepted_suites), found.complete) == (
+            VersionStatus.ACCEPTED, {TRIPLE_DES, RC4_SHA}, True)
+        assert found.reason == (
+            f"2 of {len(REGISTRY.for_version(version))} {version.label} suites accepted; the rest refused (fatal "
+            "alert 40 (handshake_failure)); 2 of them chosen only from a ClientHello of at most 32 suites, after a "
+            "larger one was refused (fatal alert 70 (protocol_version))")
 
 
 def _position(offers: Sequence[tuple[int, ...]], name: str) -> int:
@@ -242,9 +346,9 @@ def _position(offers: Sequence[tuple[int, ...]], name: str) -> int:
 
 
 def tls12_offers() -> list[tuple[int, ...]]:
-    """The three TLS 1.2 ClientHellos a server that refuses them all is offered (made in each test,
-    not in a fixture, so that the mutation tool sees the test run the ordering)."""
-    tls12 = server(V.TLSv1_2, *[HANDSHAKE_FAILURE] * 4)
+    """The three big TLS 1.2 ClientHellos a server that refuses them all is offered (made in each
+    test, not in a fixture, so that the mutation tool sees the test run the ordering)."""
+    tls12 = server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
     enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
     return tls12.offers[:3]
 
@@ -341,13 +445,14 @@ class Answering:
     """Connections over a local socket pair whose server end already holds its answer: no network,
     no thread; afterwards each server end holds the ClientHello we sent."""
 
-    def __init__(self, *answers: bytes) -> None:
+    def __init__(self, *answers: bytes, then: bytes = b"") -> None:
         self.answers = list(answers)
+        self.then = then
         self.server_ends: list[socket.socket] = []
 
     def __call__(self) -> socket.socket:
         ours, theirs = socket.socketpair()
-        theirs.sendall(self.answers.pop(0))
+        theirs.sendall(self.answers.pop(0) if self.answers else self.then)
         self.server_ends.append(theirs)
         return ours
 
@@ -372,19 +477,24 @@ class TestTheWholeSurfaceOverAConnection:
         assert first.extensions[43] == bytes([2, 0x03, 0x04])
 
     def test_without_a_server_name_sends_none(self):
-        connections = Answering(alert(2, 70))
+        connections = Answering(then=alert(2, 70))
         enumerate_surface(connections, versions=[V.TLSv1_2], server_name=None, timeout=1,
                           confirm_final_refusal=False)
-        (hello,) = connections.hellos()
+        hello = connections.hellos()[0]
         assert 0 not in hello.extensions
         assert hello.legacy_version == 0x0303
 
     def test_confirms_only_the_versions_the_caller_asks_it_to(self):
-        connections = Answering(alert(2, 70), alert(2, 70), alert(2, 70))
-        found = enumerate_surface(connections, versions=[V.TLSv1_1, V.TLSv1_3], server_name=None, timeout=1,
+        connections = Answering(then=alert(2, 70))
+        found = enumerate_surface(connections, versions=[V.TLSv1_3, V.SSLv3], server_name=None, timeout=1,
                                   confirm_final_refusal=lambda version: version is V.TLSv1_3)
         connections.hellos()
-        assert [v.connections for v in found.versions] == [1, 2]
+        assert [v.connections for v in found.versions] == [2, 1 + 4]  # SSLv3: one big hello, then 4 of 32
+        unconfirmed = Answering(then=alert(2, 70))
+        found = enumerate_surface(unconfirmed, versions=[V.TLSv1_3], server_name=None, timeout=1,
+                                  confirm_final_refusal=lambda version: version is not V.TLSv1_3)
+        unconfirmed.hellos()
+        assert found.versions[0].connections == 1
 
     def test_waits_for_an_answer_as_long_as_the_timeout_says(self):
         connections = Answering(b"")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import socket
 import ssl
 import struct
@@ -12,8 +11,9 @@ from typing import Callable, Dict, FrozenSet, Iterator, List, Tuple
 import pytest
 
 from pytest_aurora_guard.tls.ciphers import REGISTRY
-from pytest_aurora_guard.tls.hello import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, ServerAlert
+from pytest_aurora_guard.tls.hello import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, ServerAlert, ServerChose
 from pytest_aurora_guard.tls.surface import (
+    CONFIRM_SUITES_PER_HELLO,
     MAX_SUITES_PER_HELLO,
     ConnectFailed,
     TlsSurface,
@@ -96,21 +96,23 @@ def test_the_enumerated_suites_are_exactly_those_s_client_finds_one_per_handshak
     assert frozenset(surface.accepted_suites) == ground_truth[version]
 
 
-def test_each_version_costs_one_connection_per_accepted_suite_and_refused_bundle_plus_one_confirmation(
+def test_every_suite_refused_in_a_big_hello_is_refused_again_in_a_short_one(
     permissive_surface: Tuple[TlsSurface, int],
 ) -> None:
     surface, calls = permissive_surface
     assert calls == surface.connections
     for version_surface in surface.versions:
-        candidates = len(REGISTRY.for_version(version_surface.version))
-        accepted = len(version_surface.accepted_suites)
-        refused_bundles = math.ceil((candidates - accepted) / MAX_SUITES_PER_HELLO)
-        assert version_surface.connections == accepted + refused_bundles + 1
-        assert [a.confirmation for a in version_surface.attempts].count(True) == 1
+        first_pass = [a for a in version_surface.attempts if not a.confirmation]
+        again = [a for a in version_surface.attempts if a.confirmation]
+        refused_big = {code for a in first_pass if len(a.offered) > CONFIRM_SUITES_PER_HELLO
+                       and not isinstance(a.outcome, ServerChose) for code in a.offered}
+        assert refused_big - set(version_surface.accepted_suites) <= {code for a in again for code in a.offered}
+        assert again, "every version ends in a refusal from a short hello"
+        assert all(len(a.offered) <= CONFIRM_SUITES_PER_HELLO for a in again)
         assert version_surface.attempts[-1].confirmation
 
 
-def test_a_tls13_only_server_costs_eleven_connections_for_the_full_surface(
+def test_a_tls13_only_server_costs_thirty_two_connections_for_the_full_surface(
     pki: TestPki,
 ) -> None:
     context = server_context(pki, minimum=ssl.TLSVersion.TLSv1_3, maximum=ssl.TLSVersion.TLSv1_3)
@@ -118,9 +120,9 @@ def test_a_tls13_only_server_costs_eleven_connections_for_the_full_surface(
         surface, calls = enumerate_all(server.address)
         accepted_by_server = server.accepted
     assert calls == accepted_by_server == surface.connections
-    # Three refused versions and TLS 1.3's refused rest, each refusal confirmed once (8), plus
-    # the three suites the server accepts.
-    assert calls == 11
+    # TLS 1.0 and 1.1 (172 suites): one big hello and 6 short ones each; TLS 1.2 (355): one and 12;
+    # TLS 1.3: the three suites the server accepts, its refused rest and that refusal confirmed.
+    assert calls == 7 + 7 + 13 + 5
     assert [v.status for v in surface.versions] == [
         VersionStatus.REFUSED, VersionStatus.REFUSED, VersionStatus.REFUSED, VersionStatus.ACCEPTED
     ]
@@ -156,8 +158,8 @@ def test_a_version_below_the_servers_minimum_is_refused_with_its_alert_as_eviden
         )
     tls10 = surface.for_version(TlsVersion.TLSv1_0)
     assert tls10.status is VersionStatus.REFUSED
-    assert tls10.connections == 2  # the refusal, and its confirmation on a fresh connection
-    assert [a.outcome for a in tls10.attempts] == [ServerAlert(2, 70, "protocol_version")] * 2
+    assert tls10.connections == 7  # the refusal of a big hello, then every suite again 32 at a time
+    assert [a.outcome for a in tls10.attempts] == [ServerAlert(2, 70, "protocol_version")] * 7
     assert "protocol_version" in tls10.reason
 
 
@@ -178,16 +180,16 @@ def test_every_hello_offers_at_most_128_suites_and_together_all_the_registry_kno
     )
     tls12 = surface.for_version(TlsVersion.TLSv1_2)
     suites = [[c for c in hello if c != TLS_EMPTY_RENEGOTIATION_INFO_SCSV] for hello in offered]
+    every = sorted(s.code for s in REGISTRY.for_version(TlsVersion.TLSv1_2))
     assert all(len(hello) <= MAX_SUITES_PER_HELLO for hello in suites)
-    assert suites[-1] == suites[-2], "the final refusal is confirmed by offering the same bundle again"
-    assert sorted(c for hello in suites[:-1] for c in hello) == [
-        s.code for s in REGISTRY.for_version(TlsVersion.TLSv1_2)
-    ]
+    assert sorted(c for hello in suites[:3] for c in hello) == every
+    assert all(len(hello) <= CONFIRM_SUITES_PER_HELLO for hello in suites[3:])
+    assert sorted(c for hello in suites[3:] for c in hello) == every, "each refusal believed from a short hello"
     assert tls12.status is VersionStatus.REFUSED
     assert tls12.reason == (
-        f"none of the {len(REGISTRY.for_version(TlsVersion.TLSv1_2))} TLSv1.2 suites accepted, "
-        f"offered in {len(offered)} ClientHellos (the last bundle twice), each answered with fatal alert 40 "
-        "(handshake_failure)"
+        f"none of the {len(every)} TLSv1.2 suites accepted, offered in 3 ClientHellos, each answered with fatal "
+        f"alert 40 (handshake_failure); re-offered 32 at a time in {len(offered) - 3} ClientHellos, each answered "
+        "with fatal alert 40 (handshake_failure)"
     )
 
 

@@ -2,13 +2,18 @@
 
 Per version we offer every suite the registry knows for that version, at most 128 per
 ClientHello, note the suite the server picks, take it out and ask again, until the server refuses
-what is left. That costs one connection per accepted suite plus one per refused bundle: for a
-TLS 1.3-only server, a handful of connections where one-suite-per-handshake scanners need
-hundreds.
+what is left. That costs one connection per accepted suite plus one per refused bundle, where
+one-suite-per-handshake scanners need hundreds.
 
-A refusal that would end a version's enumeration is believed only when a fresh connection says
-the same (behind one name, one backend may refuse what another accepts): the caller either has
-the bundle re-offered here, or confirms it with an independent handshake of its own.
+A refusal is believed only from a short ClientHello (at most 32 suites): a server, or a middlebox
+before it, may refuse a big hello for its size alone and still accept a weak suite from an old
+client's short one, and neither the big hellos nor the system OpenSSL's (which cannot offer
+3DES, RC4, export or many other suites) would see it. So whatever a big hello had refused is
+offered again 32 at a time, each on a fresh connection; for a version refused outright that is
+every suite it has (TLS 1.2: 12 more connections). A short refusal that would end the
+enumeration is believed only when a fresh connection says the same (behind one name, one
+backend may refuse what another accepts): the caller either has it re-offered here, or
+confirms it with an independent handshake of its own.
 
 Only positive evidence decides: a ServerHello is an acceptance, an alert that says "no" is a
 refusal, and everything else (timeout, reset, garbage, an answer outside our offer, an alert
@@ -45,6 +50,11 @@ from .versions import TlsVersion
 # while a TLS 1.2 refused suite by suite costs 3 connections rather than 6 at nmap's 64. A server that still
 # refuses a hello for its size is caught by the second witness: OpenSSL's own smaller hello.
 MAX_SUITES_PER_HELLO = 128
+
+# A refusal is believed only from a hello this small: a server (or a middlebox in front of it)
+# may refuse a hello for its size and still accept a weak suite from an old client's short
+# hello. Old clients send about 20-30 suites; OpenSSL 3's TLS 1.0 client sends 28.
+CONFIRM_SUITES_PER_HELLO = 32
 
 
 
@@ -183,8 +193,13 @@ Offer = Callable[[Tuple[int, ...]], AttemptOutcome]
 
 def enumerate_version(offer: Offer, version: TlsVersion, *, confirm_final_refusal: bool) -> VersionSurface:
     """The rule that turns a server's answers into a version's surface: offer every candidate,
-    take out what the server picks, stop at a refusal (re-offered once when it would end the
-    enumeration and ``confirm_final_refusal``), and call anything else inconclusive."""
+    take out what the server picks, stop at a refusal, and call anything else inconclusive.
+
+    A refusal is believed only from a ClientHello of at most ``CONFIRM_SUITES_PER_HELLO`` suites:
+    whatever a bigger hello had refused (or, after a version refusal, never offered) is offered
+    again that many at a time, each on a fresh connection. A small refusal that would end the
+    enumeration is re-offered once when ``confirm_final_refusal``.
+    """
     remaining = _candidates(version)
     total = len(remaining)
     accepted: List[int] = []
@@ -196,9 +211,9 @@ def enumerate_version(offer: Offer, version: TlsVersion, *, confirm_final_refusa
             _choice_order_complete(attempts, accepted),
         )
 
-    def unresolved(outcome: AttemptOutcome, bundle: Sequence[int], why: str = "") -> VersionSurface:
+    def unresolved(outcome: AttemptOutcome, bundle: Sequence[int], left: int, why: str = "") -> VersionSurface:
         what = (
-            f"{len(remaining)} of {total} {version.label} suites left unresolved"
+            f"{left} of {total} {version.label} suites left unresolved"
             if accepted
             else f"no {version.label} suite resolved"
         )
@@ -209,6 +224,9 @@ def enumerate_version(offer: Offer, version: TlsVersion, *, confirm_final_refusa
         )
 
     refusals: List[str] = []
+    # Suites refused only in a hello too big to be believed, in offer order.
+    unproven: List[int] = []
+    version_refusal: Optional[str] = None
     while remaining:
         bundle = tuple(remaining[:MAX_SUITES_PER_HELLO])
         outcome = offer(bundle)
@@ -219,9 +237,25 @@ def enumerate_version(offer: Offer, version: TlsVersion, *, confirm_final_refusa
             continue
         refusal = _refusal(outcome, version)
         if refusal is None:
-            return unresolved(outcome, bundle)
+            return unresolved(outcome, bundle, len(remaining) + len(unproven))
         is_version_refusal = _ends_with_version_refusal(outcome)
-        if confirm_final_refusal and (is_version_refusal or len(bundle) == len(remaining)):
+        if is_version_refusal and accepted:
+            # A server that chose suites in this version and then disowns it: not evidence.
+            return finish(
+                VersionStatus.ACCEPTED,
+                False,
+                f"after {len(accepted)} accepted suites the server answered {refusal}",
+            )
+        if len(bundle) > CONFIRM_SUITES_PER_HELLO:
+            # A server may refuse a hello for its size (or answer a big one from a backend that
+            # refuses the version): what it refused is offered again in small hellos below.
+            taken = list(remaining) if is_version_refusal else list(bundle)
+            unproven += taken
+            version_refusal = refusal if is_version_refusal else version_refusal
+            refusals.append(refusal)
+            del remaining[: len(taken)]
+            continue
+        if confirm_final_refusal and (is_version_refusal or len(bundle) == len(remaining)) and not unproven:
             # The refusal would end this version's enumeration: believe it only if a fresh
             # connection (perhaps another backend behind the same name) says the same.
             again = offer(bundle)
@@ -231,38 +265,67 @@ def enumerate_version(offer: Offer, version: TlsVersion, *, confirm_final_refusa
                 remaining.remove(again.suite_code)
                 continue
             if _refusal(again, version) is None:
-                return unresolved(again, bundle, f", after {refusal} on the previous connection")
-        if is_version_refusal and not accepted:
+                return unresolved(again, bundle, len(remaining), f", after {refusal} on the previous connection")
+        if is_version_refusal:
             again_text = " (twice, on fresh connections)" if attempts[-1].confirmation else ""
             return finish(
                 VersionStatus.REFUSED, True, f"{version.label} refused: {refusal}{again_text}"
             )
-        if is_version_refusal:
-            # A server that chose suites in this version and then disowns it: not evidence.
-            return finish(
-                VersionStatus.ACCEPTED,
-                False,
-                f"after {len(accepted)} accepted suites the server answered {refusal}",
-            )
         refusals.append(refusal)
         del remaining[: len(bundle)]
 
+    small_refusals: List[str] = []
+    chosen_small = 0  # suites accepted only once offered in a small hello
+    while unproven:
+        bundle = tuple(unproven[:CONFIRM_SUITES_PER_HELLO])
+        outcome = offer(bundle)
+        attempts.append(Attempt(bundle, outcome, confirmation=True))
+        if isinstance(outcome, ServerChose):
+            accepted.append(outcome.suite_code)
+            chosen_small += 1
+            unproven.remove(outcome.suite_code)
+            continue
+        refusal = _refusal(outcome, version)
+        if refusal is None:
+            return unresolved(outcome, bundle, len(unproven),
+                              f", re-offering what a larger ClientHello had refused ({refusals[-1]})")
+        small_refusals.append(refusal)
+        del unproven[: len(bundle)]
+
+    small = (f"; re-offered {CONFIRM_SUITES_PER_HELLO} at a time in {_hellos(len(small_refusals))}, "
+             f"{_each(small_refusals)}" if small_refusals else "")
     if accepted:
-        rest = f"; the rest refused ({refusals[-1]})" if refusals else ""
+        last_refusal = (small_refusals or refusals or [""])[-1]
+        rest = f"; the rest refused ({last_refusal})" if last_refusal else ""
+        hidden = (f"; {chosen_small} of them chosen only from a ClientHello of at most "
+                  f"{CONFIRM_SUITES_PER_HELLO} suites, after a larger one was refused ({refusals[0]})"
+                  if chosen_small else "")
         return finish(
             VersionStatus.ACCEPTED,
             True,
-            f"{len(accepted)} of {total} {version.label} suites accepted{rest}",
+            f"{len(accepted)} of {total} {version.label} suites accepted{rest}{hidden}",
         )
-    twice = " (the last bundle twice)" if attempts and attempts[-1].confirmation else ""
+    if version_refusal is not None:
+        return finish(VersionStatus.REFUSED, True, f"{version.label} refused: {version_refusal}{small}")
+    twice = " (the last bundle twice)" if attempts and attempts[-1].confirmation and not small_refusals else ""
+    big = len(attempts) - len(small_refusals)
     return finish(
         VersionStatus.REFUSED,
         True,
         f"none of the {total} {version.label} suites accepted, offered in "
-        f"{len(attempts)} ClientHellos{twice}, each answered with {refusals[-1]}"
+        f"{_hellos(big)}{twice}, each answered with {refusals[-1]}{small}"
         if len(set(refusals)) == 1
-        else f"none of the {total} {version.label} suites accepted: {'; '.join(refusals)}",
+        else f"none of the {total} {version.label} suites accepted: {'; '.join(refusals)}{small}",
     )
+
+
+def _hellos(count: int) -> str:
+    return f"{count} ClientHello{'' if count == 1 else 's'}"
+
+
+def _each(refusals: Sequence[str]) -> str:
+    distinct = list(dict.fromkeys(refusals))
+    return f"each answered with {distinct[0]}" if len(distinct) == 1 else f"answered with {'; '.join(distinct)}"
 
 
 def _offer(
