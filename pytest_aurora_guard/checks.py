@@ -19,6 +19,7 @@ from .errors import ProbeError, TlsNotOffered
 from .findings import DriverAttempt, DriverKind, HandshakeSeen, PlaintextFinding, PlaintextKind, TransportSetting
 from .observations import Observations
 from .settings.config import GuardSettings
+from .settings.credentials import scrub
 from .settings.endpoints import Engine
 from .tls.certificates import (
     RDS_BUNDLE_HELP,
@@ -163,10 +164,9 @@ class CheckSpec:
 
 
 def _masked(text: str, settings: GuardSettings) -> str:
-    """``text`` with the password (if any) replaced: exception texts come from drivers and servers."""
-    if settings.password is not None and settings.password.reveal():
-        return text.replace(settings.password.reveal(), "***")
-    return text
+    """``text`` with the password masked in every form a driver or server may quote it (as text,
+    as a repr, as bytes) and any conninfo ``password=`` field: exception texts come from them."""
+    return scrub(text, [settings.password])
 
 
 class _Verdicts:

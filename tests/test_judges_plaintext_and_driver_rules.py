@@ -25,6 +25,7 @@ from pytest_aurora_guard.engines.postgresql import REMEDIES as POSTGRES_REMEDIES
 from pytest_aurora_guard.errors import ProbeError, TlsNotOffered
 from pytest_aurora_guard.findings import DriverAttempt, DriverKind, PlaintextFinding, PlaintextKind, SessionTls
 from pytest_aurora_guard.settings.config import GuardSettings
+from pytest_aurora_guard.settings.credentials import Secret
 from pytest_aurora_guard.tls.surface import VersionStatus
 from pytest_aurora_guard.tls.versions import TlsVersion
 from tests.recorded import (
@@ -385,6 +386,12 @@ class TestJudgingFrameVerdicts:
             [(TO_SHOW_PLAINTEXT, "KeyError: 'surprise'")],
             "this is a defect in pytest-aurora-guard or an answer it cannot handle; report it with this message (it "
             "never contains the password)")
+
+    def test_an_unexpected_exception_quoting_the_password_in_any_form_is_masked(self):
+        password = "pä'ss"
+        surprise = Recorded(settings=GuardSettings(user="probe", password=Secret(password)),
+                            plaintext_findings=ValueError(f"{password} {password!r} {password.encode()!r}"))
+        assert PLAINTEXT_CHECK.judge(surprise, None).answered == ('ValueError: *** "***" b"***"',)
 
     def test_a_check_is_marked_by_its_name_and_described_by_the_catalog(self):
         assert (PLAINTEXT_CHECK.marker, PLAINTEXT_CHECK.description) == (

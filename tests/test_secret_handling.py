@@ -46,6 +46,18 @@ class TestScrub:
         text = " | ".join([value, repr(value)[1:-1], repr(value.encode("utf-8"))[2:-1]])
         assert scrub(f"<{text}>", [Secret(value)]) == "<*** | *** | ***>"
 
+    def test_a_secret_that_starts_with_another_leaves_no_tail(self):
+        assert scrub("token=abc-def-rest", [Secret("abc"), Secret("abc-def-rest")]) == "token=***"
+
+    def test_a_secret_inside_another_leaves_none_of_the_longer_one(self):
+        assert scrub("token=abcde", [Secret("bcd"), Secret("abcde")]) == "token=***"
+
+    def test_a_value_that_cannot_be_encoded_is_still_masked_and_still_compares(self):
+        mis_decoded = "pass\udcffword"  # a lone surrogate, as os.environ gives for undecodable bytes
+        assert scrub(f"<{mis_decoded}>", [Secret(mis_decoded)]) == "<***>"
+        assert Secret(mis_decoded) == Secret(mis_decoded)
+        assert Secret(mis_decoded) != Secret("pass")
+
     def test_a_conninfo_password_field_is_masked_whatever_its_value(self):
         text = "host=db password=other-secret user=guard; password = 'quoted \\' one' dbname=x"
         assert scrub(text, []) == "host=db password=*** user=guard; password = *** dbname=x"
@@ -190,6 +202,41 @@ class TestDriverBoundary:
             raise first
 
         assert driver_call(fails, []) == DriverFailure("RuntimeError", "first")
+
+    def test_our_guard_behind_a_driver_s_original_exception_and_a_raise_from_is_recognised(self):
+        # original_exception names the driver's own error; our refusal is what that wrapper came from.
+        guard = UnverifiedTransportError("refused to send the password: the connection is not TLS")
+        wrapper = RuntimeError("driver wrapper")
+        wrapper.original_exception = OSError(2003, "Can't connect")  # type: ignore[attr-defined]
+        wrapper.__cause__ = guard
+
+        def fails() -> None:
+            raise wrapper
+
+        assert driver_call(fails, []) == DriverFailure(
+            "", "refused to send the password: the connection is not TLS", unverified_transport=True)
+
+    def test_our_guard_is_found_past_an_exception_reached_twice(self):
+        # The driver's wrapper names the same inner error as cause and context, and keeps our refusal.
+        inner = RuntimeError("socket closed")
+        wrapper = RuntimeError("driver wrapper")
+        wrapper.original_exception = UnverifiedTransportError(  # type: ignore[attr-defined]
+            "refused to send the password: the connection is not TLS")
+        wrapper.__cause__ = wrapper.__context__ = inner
+
+        def fails() -> None:
+            raise wrapper
+
+        assert driver_call(fails, []).unverified_transport  # type: ignore[union-attr]
+
+    def test_an_original_exception_that_is_not_an_exception_is_ignored(self):
+        odd = RuntimeError("driver wrapper")
+        odd.original_exception = "not an exception"  # type: ignore[attr-defined]
+
+        def fails() -> None:
+            raise odd
+
+        assert driver_call(fails, []) == DriverFailure("RuntimeError", "driver wrapper")
 
     def test_any_other_failure_is_raised_as_a_driver_error_with_its_type(self):
         raised = raise_failure(DriverFailure("OperationalError", "timeout expired"), "psycopg could not connect")

@@ -75,6 +75,12 @@ class TestPostgresSessionView:
             pg_answered("True", "None", "None", "rds.force_ssl = 1"),
             SessionTls(encrypted=True, version=None, cipher_name=None), FORCE_SSL_ON, ("postgres", "shop"))
 
+    @pytest.mark.parametrize("not_a_boolean", ["f", "t", 1])
+    def test_an_ssl_column_that_is_not_the_boolean_true_is_not_encryption(self, not_a_boolean):
+        # A proxy answering in text: bool("f") would read as encrypted.
+        view = postgresql.session_view(ATTEMPTED, (not_a_boolean, "TLSv1.3", CIPHER), ("1",), DATABASES)
+        assert view.session == SessionTls(encrypted=False, version=TlsVersion.TLSv1_3, cipher_name=CIPHER)
+
     def test_a_version_the_plugin_does_not_know_is_inconclusive_but_keeps_the_setting_and_databases(self):
         view = postgresql.session_view(ATTEMPTED, (True, "TLSv1.4", CIPHER), ("1",), DATABASES)
         assert view == DriverAttempt(

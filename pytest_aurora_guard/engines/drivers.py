@@ -132,13 +132,17 @@ def _failure(exc: BaseException, secrets: tuple[Optional[Secret], ...]) -> Drive
 
 
 def _unverified_cause(exc: BaseException) -> Optional[UnverifiedTransportError]:
-    """Our guard's refusal, if a driver wrapped it in its own exception type."""
-    # A chain can loop (an exception raised while handling itself): stop at the first repeat.
+    """Our guard's refusal, if a driver wrapped it in its own exception type (anywhere in the chain:
+    a driver's ``original_exception``, ``raise ... from``, or the exception being handled)."""
     walked: set[int] = set()
-    cause = getattr(exc, "original_exception", None) or exc.__cause__ or exc.__context__
-    while cause is not None and id(cause) not in walked:
-        if isinstance(cause, UnverifiedTransportError):
-            return cause
-        walked.add(id(cause))
-        cause = getattr(cause, "original_exception", None) or cause.__cause__ or cause.__context__
+    pending: list[BaseException] = [exc]
+    while pending:
+        seen = pending.pop()
+        if id(seen) in walked:  # a chain can loop: an exception raised while handling itself
+            continue
+        walked.add(id(seen))
+        if isinstance(seen, UnverifiedTransportError):
+            return seen
+        links = (getattr(seen, "original_exception", None), seen.__cause__, seen.__context__)
+        pending += [link for link in links if isinstance(link, BaseException)]
     return None

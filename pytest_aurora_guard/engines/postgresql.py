@@ -251,7 +251,8 @@ def session_view(attempted: str, tls_row: Union[Row, DriverFailure, None],
             _FORCE_SSL, None if force_ssl_row is None or force_ssl_row[0] is None else str(force_ssl_row[0]))
         transport_text = transport.render()
     names = () if isinstance(databases_rows, DriverFailure) else tuple(str(r[0]) for r in databases_rows)
-    encrypted, version_text, cipher = bool(tls_row[0]), tls_row[1], tls_row[2]
+    # pg_stat_ssl.ssl is a boolean: anything else (a proxy's text 'f', say) is not "encrypted".
+    encrypted, version_text, cipher = tls_row[0] is True, tls_row[1], tls_row[2]
     answered = (f"connected; pg_stat_ssl says ssl={encrypted}, version={version_text}, cipher={cipher}; "
                 + transport_text
                 + (f"; the connectable databases could not be listed: {databases_rows.render()}"

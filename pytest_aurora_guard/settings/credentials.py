@@ -9,6 +9,7 @@ driver asks for the secret, not on the authentication method.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -41,9 +42,10 @@ class Secret:
         return "***"
 
     def __eq__(self, other: object) -> bool:
-        # Bytes (UTF-8), not str: compare_digest refuses non-ASCII strings, and passwords may be any text.
+        # Bytes, not str: compare_digest refuses non-ASCII strings, and passwords may be any text (a
+        # lone surrogate from a mis-decoded environment included).
         return isinstance(other, Secret) and secrets.compare_digest(
-            self._value.encode(), other._value.encode()
+            self._value.encode("utf-8", "surrogatepass"), other._value.encode("utf-8", "surrogatepass")
         )
 
     def __hash__(self) -> int:
@@ -162,10 +164,18 @@ _CONNINFO_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.
 
 def scrub(text: str, secrets_: Iterable[Optional[Secret]]) -> str:
     """``text`` with every secret's value (and any ``password=`` conninfo field) masked."""
-    for secret in secrets_:
-        if secret is not None and secret.reveal():
-            value = secret.reveal()
-            for form in {value, repr(value)[1:-1], repr(value.encode())[2:-1]}:
-                if form:
-                    text = text.replace(form, "***")
+    forms = {form for secret in secrets_ if secret is not None and secret.reveal()
+             for form in _quoted_forms(secret.reveal())}
+    # Longest first: a secret that starts with another one must not leave its tail behind.
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
     return _CONNINFO_PASSWORD.sub(r"\1***", text)
+
+
+def _quoted_forms(value: str) -> set[str]:
+    """The value as text, inside a repr, and inside a repr of its UTF-8 bytes (a value that cannot be
+    encoded, such as a lone surrogate from a mis-decoded environment, is quoted as text only)."""
+    forms = {value, repr(value)[1:-1]}
+    with contextlib.suppress(UnicodeEncodeError):
+        forms.add(repr(value.encode())[2:-1])
+    return {form for form in forms if form}
