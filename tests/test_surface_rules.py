@@ -70,7 +70,6 @@ class Server:
         replay = Server(self.version, *self.given, then=self.then)
         return tuple(Attempt(offer, replay(offer), index in confirmations) for index, offer in enumerate(self.offers))
 
-server = Server
 
 
 def surface(version: TlsVersion, status: VersionStatus, accepted: Sequence[int], complete: bool, reason: str,
@@ -87,20 +86,20 @@ class TestAVersionTheServerDoesNotSpeak:
                             "bundle twice), each answered with fatal alert 40 (handshake_failure)"),
     ], ids=["protocol_version", "older version", "handshake_failure"])
     def test_is_refused_when_a_second_connection_gives_the_same_refusal(self, answer: AttemptOutcome, reason: str):
-        tls13 = server(V.TLSv1_3, answer, answer)
+        tls13 = Server(V.TLSv1_3, answer, answer)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found == surface(V.TLSv1_3, VersionStatus.REFUSED, (), True, reason, tls13.attempts(1), True)
         assert tls13.offers[0] == tls13.offers[1]
         assert set(tls13.offers[0]) == {suite.code for suite in REGISTRY.for_version(V.TLSv1_3)}
 
     def test_is_refused_on_one_answer_when_the_caller_confirms_refusals_itself(self):
-        tls13 = server(V.TLSv1_3, PROTOCOL_VERSION)
+        tls13 = Server(V.TLSv1_3, PROTOCOL_VERSION)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=False)
         assert found == surface(V.TLSv1_3, VersionStatus.REFUSED, (), True,
                                 "TLSv1.3 refused: fatal alert 70 (protocol_version)", tls13.attempts(), True)
 
     def test_one_short_hello_refused_without_confirmation_is_refused(self):
-        tls13 = server(V.TLSv1_3, HANDSHAKE_FAILURE)
+        tls13 = Server(V.TLSv1_3, HANDSHAKE_FAILURE)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=False)
         assert found == surface(
             V.TLSv1_3, VersionStatus.REFUSED, (), True,
@@ -108,7 +107,7 @@ class TestAVersionTheServerDoesNotSpeak:
             "alert 40 (handshake_failure)", tls13.attempts(), True)
 
     def test_silence_to_the_confirmation_after_an_acceptance_counts_what_is_left(self):
-        tls13 = server(V.TLSv1_3, AES_128_GCM, HANDSHAKE_FAILURE, SILENCE)
+        tls13 = Server(V.TLSv1_3, AES_128_GCM, HANDSHAKE_FAILURE, SILENCE)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found.reason == (
             f"{TLS13_SUITES - 1} of {TLS13_SUITES} TLSv1.3 suites left unresolved: offering {TLS13_SUITES - 1} suites "
@@ -116,7 +115,7 @@ class TestAVersionTheServerDoesNotSpeak:
             "previous connection")
 
     def test_is_inconclusive_when_the_second_connection_does_not_answer(self):
-        tls13 = server(V.TLSv1_3, PROTOCOL_VERSION, SILENCE)
+        tls13 = Server(V.TLSv1_3, PROTOCOL_VERSION, SILENCE)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found == surface(
             V.TLSv1_3, VersionStatus.INCONCLUSIVE, (), False,
@@ -126,7 +125,7 @@ class TestAVersionTheServerDoesNotSpeak:
 
     def test_is_accepted_when_the_second_connection_chooses_a_suite(self):
         # Two backends behind one name: one refuses the version, the other speaks it.
-        tls13 = server(V.TLSv1_3, PROTOCOL_VERSION, AES_256_GCM, HANDSHAKE_FAILURE, HANDSHAKE_FAILURE)
+        tls13 = Server(V.TLSv1_3, PROTOCOL_VERSION, AES_256_GCM, HANDSHAKE_FAILURE, HANDSHAKE_FAILURE)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found == surface(
             V.TLSv1_3, VersionStatus.ACCEPTED, (AES_256_GCM,), True,
@@ -137,7 +136,7 @@ class TestAVersionTheServerDoesNotSpeak:
 
 class TestAVersionTheServerSpeaks:
     def test_is_accepted_and_complete_when_the_rest_is_refused_twice(self):
-        tls13 = server(V.TLSv1_3, AES_256_GCM, CHACHA20, HANDSHAKE_FAILURE, HANDSHAKE_FAILURE)
+        tls13 = Server(V.TLSv1_3, AES_256_GCM, CHACHA20, HANDSHAKE_FAILURE, HANDSHAKE_FAILURE)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found == surface(
             V.TLSv1_3, VersionStatus.ACCEPTED, (AES_256_GCM, CHACHA20), True,
@@ -150,13 +149,13 @@ class TestAVersionTheServerSpeaks:
 
     def test_is_complete_without_a_refusal_when_every_suite_is_chosen(self):
         every = sorted(suite.code for suite in REGISTRY.for_version(V.TLSv1_3))
-        tls13 = server(V.TLSv1_3, *every)
+        tls13 = Server(V.TLSv1_3, *every)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found == surface(V.TLSv1_3, VersionStatus.ACCEPTED, every, True,
                                 f"{TLS13_SUITES} of {TLS13_SUITES} TLSv1.3 suites accepted", tls13.attempts(), True)
 
     def test_is_accepted_but_incomplete_when_the_server_stops_answering(self):
-        tls13 = server(V.TLSv1_3, AES_128_GCM, SILENCE)
+        tls13 = Server(V.TLSv1_3, AES_128_GCM, SILENCE)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found == surface(
             V.TLSv1_3, VersionStatus.ACCEPTED, (AES_128_GCM,), False,
@@ -165,7 +164,7 @@ class TestAVersionTheServerSpeaks:
             tls13.attempts(), True)
 
     def test_that_then_disowns_the_version_is_accepted_but_incomplete(self):
-        tls13 = server(V.TLSv1_3, AES_128_GCM, PROTOCOL_VERSION, PROTOCOL_VERSION)
+        tls13 = Server(V.TLSv1_3, AES_128_GCM, PROTOCOL_VERSION, PROTOCOL_VERSION)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found == surface(
             V.TLSv1_3, VersionStatus.ACCEPTED, (AES_128_GCM,), False,
@@ -173,7 +172,7 @@ class TestAVersionTheServerSpeaks:
             tls13.attempts(2), True)
 
     def test_that_disowns_the_version_without_confirmation_is_accepted_but_incomplete(self):
-        tls13 = server(V.TLSv1_3, AES_128_GCM, PROTOCOL_VERSION)
+        tls13 = Server(V.TLSv1_3, AES_128_GCM, PROTOCOL_VERSION)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=False)
         assert (found.status, found.complete) == (VersionStatus.ACCEPTED, False)
         assert found.reason == "after 1 accepted suites the server answered fatal alert 70 (protocol_version)"
@@ -188,7 +187,7 @@ class TestAnswersThatAreNotEvidence:
         UnofferedChoice(int(V.TLSv1_2), 0xC02F, True, "a HelloRetryRequest in TLSv1.2"),
     ], ids=["unrelated alert", "timeout", "no connection", "same version, suite not offered", "retry in older"])
     def test_the_first_answer_leaves_the_version_inconclusive_with_that_answer(self, answer: AttemptOutcome):
-        tls13 = server(V.TLSv1_3, answer)
+        tls13 = Server(V.TLSv1_3, answer)
         found = enumerate_version(tls13, V.TLSv1_3, confirm_final_refusal=True)
         assert found == surface(
             V.TLSv1_3, VersionStatus.INCONCLUSIVE, (), False,
@@ -197,7 +196,7 @@ class TestAnswersThatAreNotEvidence:
 
     def test_an_answer_in_a_newer_version_than_offered_is_not_a_refusal(self):
         newer = UnofferedChoice(int(V.TLSv1_3), 0x1301, False, "version TLSv1.3 not offered")
-        tls12 = server(V.TLSv1_2, newer)
+        tls12 = Server(V.TLSv1_2, newer)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert (found.status, found.complete) == (VersionStatus.INCONCLUSIVE, False)
 
@@ -208,7 +207,7 @@ SMALL_HELLOS = -(-TLS12_SUITES // CONFIRM_SUITES_PER_HELLO)  # and 12 of up to 3
 
 class TestAVersionOfferedInSeveralHellos:
     def test_offers_every_candidate_in_big_hellos_then_again_in_small_ones_when_all_are_refused(self):
-        tls12 = server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
+        tls12 = Server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
         enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         big, small = tls12.offers[:BIG_HELLOS], tls12.offers[BIG_HELLOS:]
         every = sorted(suite.code for suite in REGISTRY.for_version(V.TLSv1_2))
@@ -219,7 +218,7 @@ class TestAVersionOfferedInSeveralHellos:
         assert sorted(code for hello in small for code in hello) == every
 
     def test_is_refused_when_every_hello_big_and_small_is_refused_alike(self):
-        tls12 = server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
+        tls12 = Server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert found == surface(
             V.TLSv1_2, VersionStatus.REFUSED, (), True,
@@ -229,7 +228,7 @@ class TestAVersionOfferedInSeveralHellos:
             tls12.attempts(*range(BIG_HELLOS, BIG_HELLOS + SMALL_HELLOS)), True)
 
     def test_a_version_refused_to_a_big_hello_is_believed_only_after_small_ones(self):
-        tls12 = server(V.TLSv1_2, then=PROTOCOL_VERSION)
+        tls12 = Server(V.TLSv1_2, then=PROTOCOL_VERSION)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=False)
         assert (found.status, found.complete, found.accepted_suites) == (VersionStatus.REFUSED, True, ())
         assert found.reason == ("TLSv1.2 refused: fatal alert 70 (protocol_version); re-offered 32 at a time in 12 "
@@ -240,13 +239,13 @@ class TestAVersionOfferedInSeveralHellos:
 
     def test_an_older_version_in_answer_to_the_short_hellos_is_a_refusal_too(self):
         older = UnofferedChoice(int(V.TLSv1_1), 0x002F, False, "version TLSv1.1 not offered")
-        found = enumerate_version(server(V.TLSv1_2, then=older), V.TLSv1_2, confirm_final_refusal=False)
+        found = enumerate_version(Server(V.TLSv1_2, then=older), V.TLSv1_2, confirm_final_refusal=False)
         assert (found.status, found.reason) == (
             VersionStatus.REFUSED, "TLSv1.2 refused: server answered in TLSv1.1, its highest version; re-offered 32 "
             "at a time in 12 ClientHellos, each answered with server answered in TLSv1.1, its highest version")
 
     def test_silence_after_acceptances_counts_what_the_big_hellos_left_unproven(self):
-        tls12 = server(V.TLSv1_2, tls12_offers()[0][0], HANDSHAKE_FAILURE, SILENCE)
+        tls12 = Server(V.TLSv1_2, tls12_offers()[0][0], HANDSHAKE_FAILURE, SILENCE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert (found.status, found.complete) == (VersionStatus.ACCEPTED, False)
         assert found.reason == (f"{TLS12_SUITES - 1} of {TLS12_SUITES} TLSv1.2 suites left unresolved: offering 128 "
@@ -254,7 +253,7 @@ class TestAVersionOfferedInSeveralHellos:
 
     def test_silence_to_a_short_hello_after_an_acceptance_counts_what_is_left(self):
         first_short = tls12_offers()[0][0]
-        tls12 = server(V.TLSv1_2, PROTOCOL_VERSION, first_short, SILENCE)
+        tls12 = Server(V.TLSv1_2, PROTOCOL_VERSION, first_short, SILENCE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert (found.status, found.complete, found.accepted_suites) == (VersionStatus.ACCEPTED, False, (first_short,))
         assert found.reason == (
@@ -264,7 +263,7 @@ class TestAVersionOfferedInSeveralHellos:
 
     def test_a_bundle_of_exactly_the_short_size_is_believed_as_it_is(self):
         # TLS 1.0: 128 + 44 suites; the server accepts 12 of the second hello's, leaving exactly 32.
-        big = server(V.TLSv1_0, then=HANDSHAKE_FAILURE)
+        big = Server(V.TLSv1_0, then=HANDSHAKE_FAILURE)
         enumerate_version(big, V.TLSv1_0, confirm_final_refusal=True)
         accepts = set(big.offers[1][:12])
 
@@ -278,7 +277,7 @@ class TestAVersionOfferedInSeveralHellos:
 
 
     def test_refused_with_different_alerts_lists_each(self):
-        tls12 = server(V.TLSv1_2, HANDSHAKE_FAILURE, INSUFFICIENT_SECURITY, HANDSHAKE_FAILURE, INSUFFICIENT_SECURITY,
+        tls12 = Server(V.TLSv1_2, HANDSHAKE_FAILURE, INSUFFICIENT_SECURITY, HANDSHAKE_FAILURE, INSUFFICIENT_SECURITY,
                        then=HANDSHAKE_FAILURE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert found.status is VersionStatus.REFUSED
@@ -288,7 +287,7 @@ class TestAVersionOfferedInSeveralHellos:
             "12 ClientHellos, answered with fatal alert 71 (insufficient_security); fatal alert 40 (handshake_failure)")
 
     def test_a_small_hello_that_is_not_answered_leaves_the_version_inconclusive(self):
-        tls12 = server(V.TLSv1_2, PROTOCOL_VERSION, SILENCE)
+        tls12 = Server(V.TLSv1_2, PROTOCOL_VERSION, SILENCE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert (found.status, found.complete) == (VersionStatus.INCONCLUSIVE, False)
         assert found.reason == (
@@ -297,7 +296,7 @@ class TestAVersionOfferedInSeveralHellos:
 
     def test_a_suite_chosen_from_a_later_hello_leaves_the_choice_order_incomplete(self):
         common, rare = tls12_offers()[0][0], tls12_offers()[2][0]
-        tls12 = server(V.TLSv1_2, common, HANDSHAKE_FAILURE, rare, then=HANDSHAKE_FAILURE)
+        tls12 = Server(V.TLSv1_2, common, HANDSHAKE_FAILURE, rare, then=HANDSHAKE_FAILURE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert (found.status, found.accepted_suites, found.complete, found.choice_order_complete) == (
             VersionStatus.ACCEPTED, (common, rare), True, False)
@@ -306,7 +305,7 @@ class TestAVersionOfferedInSeveralHellos:
 
     def test_suites_chosen_from_the_first_hello_give_the_whole_choice_order(self):
         first, second = tls12_offers()[0][1], tls12_offers()[0][0]
-        tls12 = server(V.TLSv1_2, first, second, then=HANDSHAKE_FAILURE)
+        tls12 = Server(V.TLSv1_2, first, second, then=HANDSHAKE_FAILURE)
         found = enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
         assert (found.accepted_suites, found.choice_order_complete) == ((first, second), True)
 
@@ -348,7 +347,7 @@ def _position(offers: Sequence[tuple[int, ...]], name: str) -> int:
 def tls12_offers() -> list[tuple[int, ...]]:
     """The three big TLS 1.2 ClientHellos a server that refuses them all is offered (made in each
     test, not in a fixture, so that the mutation tool sees the test run the ordering)."""
-    tls12 = server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
+    tls12 = Server(V.TLSv1_2, then=HANDSHAKE_FAILURE)
     enumerate_version(tls12, V.TLSv1_2, confirm_final_refusal=True)
     return tls12.offers[:3]
 
